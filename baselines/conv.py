@@ -1,0 +1,1 @@
+"""Architecture family module (being written)."""

@@ -1,0 +1,1 @@
+"""Click subcommands of `compbench`; each calls an importable function."""

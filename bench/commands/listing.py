@@ -1,0 +1,32 @@
+"""`compbench list tasks|archs|suites`."""
+
+from __future__ import annotations
+
+import click
+
+CHOICES = ("tasks", "archs", "suites")
+
+
+def entries(what: str) -> list[tuple[str, str]]:
+    """(name, one-line description) of every registered task, architecture or suite."""
+    if what == "tasks":
+        import tasks
+
+        return [(name, tasks.describe(name)) for name in tasks.names()]
+    if what == "archs":
+        import baselines
+
+        return [(name, baselines.describe(name)) for name in baselines.names()]
+    from bench import suites
+
+    return [(name, suites.describe(name)) for name in suites.names()]
+
+
+@click.command("list")
+@click.argument("what", type=click.Choice(CHOICES))
+def list_(what: str) -> None:
+    """List the registered tasks, architectures or suites with one-line descriptions."""
+    rows = entries(what)
+    width = max((len(name) for name, _ in rows), default=0)
+    for name, description in rows:
+        click.echo(f"{name:<{width}}  {description}")

@@ -1,0 +1,1 @@
+"""Aggregation, statistics, plots and CSV/HTML reports, built from results files alone."""
