@@ -7,10 +7,10 @@ from torch import nn
 
 
 class EDMPrecond(nn.Module):
-    """D(x; sigma, c) = c_skip x + c_out F(c_in x; c_noise, c), the one wrapper every architecture sits in.
+    """D(x; sigma, c) = c_skip x + c_out F(c_in x; c_noise, c), the wrapper of every architecture.
 
-    The backbone is called as `backbone(x_in (B,3,R,R), c_noise (B,), tokens, mask) -> F (B,3,R,R)` and may
-    define `features(x_in, c_noise, tokens, mask) -> (B, F)`; it never sees sigma itself.
+    The backbone is called as `backbone(x_in (B,3,R,R), c_noise (B,), tokens, mask) -> F (B,3,R,R)`
+    and may define `features(x_in, c_noise, tokens, mask) -> (B, F)`; it never sees sigma itself.
     """
 
     def __init__(self, backbone: nn.Module, *, sigma_data: float = 0.5, config: dict | None = None,
@@ -24,8 +24,8 @@ class EDMPrecond(nn.Module):
         self.conditioning = conditioning
         self.locality_radius = locality_radius
 
-    def _coefficients(self, sigma: torch.Tensor):
-        sigma = sigma.to(torch.float32).reshape(-1, 1, 1, 1)  # (B, 1, 1, 1)
+    def _coefficients(self, sigma: torch.Tensor, dtype: torch.dtype):
+        sigma = sigma.to(dtype).reshape(-1, 1, 1, 1)  # (B, 1, 1, 1)
         sd2 = self.sigma_data**2
         c_skip = sd2 / (sigma**2 + sd2)
         c_out = sigma * self.sigma_data / (sigma**2 + sd2).sqrt()
@@ -35,13 +35,13 @@ class EDMPrecond(nn.Module):
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor, tokens: torch.Tensor,
                 mask: torch.Tensor) -> torch.Tensor:
-        """Denoised estimate D (B, 3, R, R) of the clean image from x (B, 3, R, R) at noise sigma (B,)."""
-        c_skip, c_out, c_in, c_noise = self._coefficients(sigma)
+        """Denoised estimate D (B, 3, R, R) of the clean image from x (B, 3, R, R) at sigma (B,)."""
+        c_skip, c_out, c_in, c_noise = self._coefficients(sigma, x.dtype)
         F_x = self.backbone(c_in * x, c_noise, tokens, mask)  # (B, 3, R, R)
         return c_skip * x + c_out * F_x
 
     def features(self, x: torch.Tensor, sigma: torch.Tensor, tokens: torch.Tensor,
                  mask: torch.Tensor) -> torch.Tensor:
         """Pooled bottleneck activations (B, F) of the backbone, for the feature-space probe."""
-        _, _, c_in, c_noise = self._coefficients(sigma)
+        _, _, c_in, c_noise = self._coefficients(sigma, x.dtype)
         return self.backbone.features(c_in * x, c_noise, tokens, mask)

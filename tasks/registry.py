@@ -1,4 +1,4 @@
-"""A name -> factory registry that rejects duplicates and answers unknown names with the known ones."""
+"""A name -> factory registry: rejects duplicates, answers unknown names with the known ones."""
 
 from __future__ import annotations
 
@@ -53,3 +53,7 @@ class Registry(Generic[T]):
 
     def __contains__(self, name: str) -> bool:
         return name in self._factories
+
+
+# The registry of tasks; every module of `tasks/` registers its tasks here on import.
+TASKS: Registry = Registry("task")

@@ -1,9 +1,133 @@
-"""`compbench locality` (placeholder until its issue lands)."""
+"""`compbench locality CHECKPOINT`: the locality metrics of a saved run, and its pictures."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
 
 import click
 
 
+def run_locality(model, spec, out, n: int | None = None, seed: int = 0) -> tuple[dict, list]:
+    """Metrics (bench.locality.measure) and pictures of a loaded run; also writes locality.json."""
+    import tasks
+    from bench import locality, pictures
+    from bench.store import atomic_write
+
+    task = tasks.get(spec.task, **spec.task_options())
+    p = spec.profile_resolved()
+    result = locality.measure(model, task, n=n, seed=seed, guidance=p.guidance,
+                              compose_weight=p.compose_weight)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = pictures.save_locality_pictures(model, task, out, seed=seed, guidance=p.guidance,
+                                            compose_weight=p.compose_weight)
+    text = json.dumps({"spec": json.loads(spec.to_json()), "n": n or locality.DEFAULT_N,
+                       "seed": seed, "locality": result}, indent=1, default=float)
+    atomic_write(out / "locality.json", text.encode())
+    return result, paths
+
+
+def format_table(result: dict) -> str:
+    """Metric rows with the ID and OOD means."""
+    metrics = list(dict.fromkeys(m for split in result.values() for m in split))
+    lines = [f"{'metric':24s} {'id':>9s} {'ood':>9s}"]
+    for m in metrics:
+        cells = []
+        for split in ("id", "ood"):
+            v = result.get(split, {}).get(m, {}).get("mean", math.nan)
+            cells.append(f"{v:9.3f}" if math.isfinite(v) else f"{'nan':>9s}")
+        lines.append(f"{m:24s} {cells[0]} {cells[1]}")
+    return "\n".join(lines)
+
+
 @click.command("locality")
-def locality() -> None:
-    """Not implemented yet."""
-    raise click.ClickException("compbench locality is not implemented yet")
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Folder for pictures and locality.json (default: <checkpoint dir>/locality).",
+)
+@click.option(
+    "--n",
+    type=click.IntRange(1),
+    default=None,
+    help="Test scenes per split (default: bench.locality.DEFAULT_N).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Scenes, noise and pixels.")
+def locality(checkpoint, out, n, seed) -> None:
+    """Print the locality metrics of a saved run and write its pictures."""
+    from bench import checkpoint as ckpt
+
+    try:
+        model, spec = ckpt.load(checkpoint)
+    except Exception as err:  # not a checkpoint: a usage error, not a crash
+        raise click.BadParameter(f"{checkpoint!r} is not a compbench checkpoint ({err})",
+                                 param_hint="CHECKPOINT") from err
+    out = out if out is not None else Path(checkpoint).parent / "locality"
+    result, paths = run_locality(model, spec, out, n, seed)
+    click.echo(format_table(result))
+    for path in paths:
+        click.echo(f"wrote {path}")
+
+
+def measure_cost(
+    task_name: str,
+    arch: str,
+    profile: str = "quick",
+    *,
+    n: int | None = None,
+    train_steps: int = 20,
+) -> dict:
+    """Seconds of locality.measure on one core vs the estimated training time of the same model."""
+    import torch
+
+    from bench import locality as loc
+    from bench.spec import RunSpec
+    from bench.train import train
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        spec = RunSpec(
+            task_name,
+            arch,
+            0,
+            profile,
+            overrides=(("steps", train_steps), ("n_train_scenes", 96), ("warmup_steps", 1)),
+        )
+        result = train(spec, threads=1)
+        import tasks
+
+        task = tasks.get(task_name, **spec.task_options())
+        full = RunSpec(task_name, arch, 0, profile).profile_resolved()
+        n = n if n is not None else loc.DEFAULT_N
+        t0 = time.perf_counter()
+        loc.measure(
+            result.model, task, n=n, guidance=full.guidance, compose_weight=full.compose_weight
+        )
+        seconds = time.perf_counter() - t0
+    finally:
+        torch.set_num_threads(threads)
+    train_seconds = full.steps / result.log["steps_per_second"]
+    return {
+        "task": task_name,
+        "arch": arch,
+        "profile": profile,
+        "n": n,
+        "conditioning": getattr(result.model, "conditioning", "joint"),
+        "measure_seconds": seconds,
+        "train_seconds_estimate": train_seconds,
+        "share": seconds / train_seconds,
+    }
+
+
+def write_json(rows, path) -> None:
+    """Rows as JSON, atomically."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(rows, f, indent=1)
+    os.replace(tmp, path)

@@ -1,0 +1,284 @@
+"""Executors (serial, Ray) that run RunSpecs with retries, and the driver that writes each result.
+
+An executor yields one bench.store.RunResult per spec, in the order runs finish. A run that raises,
+diverges, or whose worker dies is retried up to `retries` times, then yields a failed row. The
+driver (`drive`) writes every result as it arrives, so an interrupt loses no finished run.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from bench import pipeline
+from bench.store import RunResult, Store
+
+REACH_TIMEOUT_S = 3.0
+
+
+class ExecutorError(RuntimeError):
+    """A problem with the executor's setup (unreachable cluster, no GPU, too few CPUs)."""
+
+
+def _describe_error(err: BaseException) -> str:
+    """`Type: message` of an exception, unwrapping Ray's task errors to their cause."""
+    cause = getattr(err, "cause", None)
+    if isinstance(cause, BaseException):
+        err = cause
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def _failed(spec, err: BaseException, attempts: int) -> RunResult:
+    result = pipeline.failed_result(spec, _describe_error(err), attempts)
+    result.metrics["traceback"] = "".join(traceback.format_exception(err))[-4000:]
+    return result
+
+
+class SerialExecutor:
+    """Runs specs one after another in this process."""
+
+    def __init__(self, *, threads: int | None = 1, device: str | None = None, retries: int = 1,
+                 plugin_archs: tuple[str, ...] = (), execute: Callable | None = None):
+        self.threads, self.device, self.retries = threads, device, retries
+        self.plugin_archs = tuple(plugin_archs)
+        self.execute = execute or pipeline.execute
+
+    def start(self) -> None:
+        """Nothing to start; checks that a requested GPU exists."""
+        if self.device and self.device.startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():
+                raise ExecutorError("a GPU was requested, but torch sees no CUDA device")
+
+    def shutdown(self) -> None:
+        """Nothing to stop."""
+
+    def run(self, specs: Iterable) -> Iterator[RunResult]:
+        """Yield a RunResult per spec, retrying failures up to `retries` times."""
+        for spec in specs:
+            for attempt in range(1, self.retries + 2):
+                try:
+                    result = self.execute(spec, threads=self.threads, device=self.device,
+                                          plugin_archs=self.plugin_archs)
+                    result.metrics["attempts"] = attempt
+                    yield result
+                    break
+                except KeyboardInterrupt:
+                    raise
+                except Exception as err:  # a failed run never sinks the suite
+                    if attempt > self.retries:
+                        yield _failed(spec, err, attempt)
+
+
+def check_reachable(address: str, timeout: float = REACH_TIMEOUT_S) -> None:
+    """Raise ExecutorError within `timeout` s if the Ray address's host:port does not accept TCP."""
+    if address in ("auto", "local"):
+        return
+    parsed = urlparse(address if "://" in address else f"ray://{address}")
+    try:
+        host, port = parsed.hostname, parsed.port
+    except ValueError as err:
+        raise ExecutorError(f"Ray address {address!r} is not host:port ({err})") from err
+    if not host or not port:
+        raise ExecutorError(f"Ray address {address!r} is not host:port")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as err:
+        raise ExecutorError(f"cannot reach the Ray cluster at {address!r} ({host}:{port}): "
+                            f"{err or type(err).__name__}") from err
+
+
+def _remote_execute(execute, spec, threads, device, plugin_archs):
+    """Body of the Ray task: one run, returned to the driver."""
+    return execute(spec, threads=threads, device=device, plugin_archs=plugin_archs)
+
+
+class RayExecutor:
+    """One Ray task per run, pinned to `cpus_per_run` CPUs and `gpus_per_run` (fractional) GPUs."""
+
+    def __init__(self, *, address: str | None = None, num_cpus: int | None = None,
+                 cpus_per_run: int = 1, gpus_per_run: float = 0.0, retries: int = 1,
+                 plugin_archs: tuple[str, ...] = (), execute: Callable | None = None):
+        self.address, self.num_cpus = address, num_cpus
+        self.execute = execute or pipeline.execute
+        self.cpus_per_run, self.gpus_per_run = cpus_per_run, gpus_per_run
+        self.retries, self.plugin_archs = retries, tuple(plugin_archs)
+        self._owns_ray = False
+        self._pending: dict = {}
+        self._task = None
+
+    def start(self) -> None:
+        """Connect to (or start) Ray; fail at once if the cluster cannot host one run."""
+        import ray
+
+        if not ray.is_initialized():
+            if self.address:
+                check_reachable(self.address)
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+            else:
+                ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False)
+            self._owns_ray = True
+        self._task = ray.remote(_remote_execute)
+        resources = ray.cluster_resources()
+        gpus, cpus = resources.get("GPU", 0.0), resources.get("CPU", 0.0)
+        if self.gpus_per_run > 0 and gpus < self.gpus_per_run:
+            self.shutdown()
+            raise ExecutorError(f"--gpus-per-run {self.gpus_per_run:g} asked, but the Ray cluster "
+                                f"has {gpus:g} GPU(s)")
+        if cpus < self.cpus_per_run:
+            self.shutdown()
+            raise ExecutorError(f"a run needs {self.cpus_per_run} CPU(s), but the Ray cluster has "
+                                f"{cpus:g}")
+
+    def shutdown(self) -> None:
+        """Cancel what still runs; stop the Ray we started (not a fixture's or a cluster's)."""
+        import ray
+
+        for ref in list(self._pending):
+            try:
+                ray.cancel(ref, force=True)
+            except Exception:
+                pass
+        self._pending.clear()
+        if self._owns_ray and ray.is_initialized():
+            ray.shutdown()
+        self._owns_ray = False
+
+    def _submit(self, spec):
+        task = self._task.options(
+            num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run, max_retries=0)
+        device = "cuda" if self.gpus_per_run > 0 else "cpu"
+        return task.remote(self.execute, spec, self.cpus_per_run, device, self.plugin_archs)
+
+    def run(self, specs: Iterable) -> Iterator[RunResult]:
+        """Submit every spec, yield RunResults as they finish, resubmitting failures."""
+        import ray
+
+        attempts: dict = {}
+        for spec in specs:
+            attempts[spec] = 1
+            self._pending[self._submit(spec)] = spec
+        while self._pending:
+            (ref,), _ = ray.wait(list(self._pending), num_returns=1)
+            spec = self._pending.pop(ref)
+            try:
+                result = ray.get(ref)
+                result.metrics["attempts"] = attempts[spec]
+                yield result
+            except KeyboardInterrupt:
+                raise
+            except Exception as err:  # task error, dead worker, ...: retry, then a failed row
+                if attempts[spec] > self.retries:
+                    yield _failed(spec, err, attempts[spec])
+                else:
+                    attempts[spec] += 1
+                    self._pending[self._submit(spec)] = spec
+
+
+def _fmt_time(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+class Progress:
+    """A bar over runs with ETA, and one line per finished run."""
+
+    def __init__(self, total: int, echo: Callable[[str], None] | None = None, width: int = 20):
+        self.total, self.done, self.width = total, 0, width
+        self.echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.t0 = time.perf_counter()
+
+    def line(self, result: RunResult) -> str:
+        """The progress line of a finished run."""
+        self.done += 1
+        elapsed = time.perf_counter() - self.t0
+        eta = elapsed / self.done * (self.total - self.done)
+        filled = round(self.width * self.done / max(self.total, 1))
+        bar = "#" * filled + "." * (self.width - filled)
+        m, spec = result.metrics, result.spec
+        if result.status == "ok":
+            acc = m["accuracy"]
+            fmt = lambda v: "n/a" if v is None else f"{v:.2f}"  # noqa: E731
+            what = f"id {fmt(acc['id_acc'])} ood {fmt(acc['ood_acc'])}"
+            seconds = m["timings"]["total"]
+        else:
+            what = f"FAILED after {m['attempts']} tries: {m['error']}"
+            seconds = None
+        took = f" {seconds:.1f}s" if seconds is not None else ""
+        return (f"[{bar}] {self.done}/{self.total} ETA {_fmt_time(eta)} | {spec.arch} {spec.task} "
+                f"seed {spec.seed}: {what}{took} ({result.run_id})")
+
+    def update(self, result: RunResult) -> None:
+        """Count a finished run and print its line."""
+        self.echo(self.line(result))
+
+
+@dataclass
+class DriveSummary:
+    """Run ids: skipped (complete), redone (corrupt / failed before), ok, failed."""
+
+    planned: int = 0
+    skipped: list[str] = field(default_factory=list)
+    redone: list[tuple[str, str]] = field(default_factory=list)  # (run_id, why)
+    ok: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (run_id, error)
+
+
+def todo(specs: list, store: Store, *, force: bool = False,
+         echo: Callable[[str], None] | None = None, summary: DriveSummary | None = None) -> list:
+    """Specs to run: all with force, else those without a complete result (reports corrupt)."""
+    echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
+    summary = summary if summary is not None else DriveSummary()
+    out = []
+    for spec in specs:
+        run_id = spec.run_id
+        state = store.check(run_id)
+        if state.state == "complete" and not force:
+            summary.skipped.append(run_id)
+            continue
+        if state.state == "corrupt":
+            echo(f"run {run_id} ({spec.arch} {spec.task} seed {spec.seed}) is corrupt "
+                 f"({state.reason}); redoing it")
+            summary.redone.append((run_id, state.reason))
+        elif state.state == "failed":
+            echo(f"run {run_id} ({spec.arch} {spec.task} seed {spec.seed}) failed before "
+                 f"({state.reason}); redoing it")
+            summary.redone.append((run_id, "failed before"))
+        out.append(spec)
+    return out
+
+
+def drive(specs: list, store: Store, executor,
+          echo: Callable[[str], None] | None = None) -> DriveSummary:
+    """Run `specs` (see `todo`) through a started executor, writing each result as it arrives."""
+    summary = DriveSummary(planned=len(specs))
+    if not specs:
+        return summary
+    progress = Progress(len(specs), echo)
+    try:
+        for result in executor.run(specs):
+            store.write(result)
+            if result.status == "ok":
+                summary.ok.append(result.run_id)
+            else:
+                summary.failed.append((result.run_id, result.error or "failed"))
+            progress.update(result)
+    finally:
+        executor.shutdown()
+    return summary
+
+
+def default_num_cpus() -> int:
+    """CPUs an embedded Ray gets by default: every core of this machine."""
+    return os.cpu_count() or 1

@@ -1,0 +1,102 @@
+"""Run profiles: one frozen set of hyperparameters shared by every architecture alike."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from tasks.registry import UnknownNameError
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything a run's size depends on: data, width, optimisation, EMA, sampling, measurement."""
+
+    name: str
+    resolution: int  # R, image side in pixels
+    width: int  # base channel count passed to every architecture
+    steps: int  # optimiser steps
+    batch_size: int
+    lr: float  # AdamW peak learning rate
+    warmup_steps: int  # linear warm-up from 0 to lr
+    ema_halflife_share: float  # EMA half-life as a share of `steps`
+    n_train_scenes: int  # training set size, rendered once up front
+    p_uncond: float  # classifier-free dropout: probability that the whole mask becomes False
+    sampler: str  # "heun" | "euler"
+    sampler_steps: int  # number of noise levels of the sampler's schedule
+    samples_per_k: int  # generated samples per test length k
+    guidance: float | None  # classifier-free guidance weight w (None = plain conditional model)
+    locality_n: int  # test scenes per split for the locality metrics
+    weight_decay: float = 0.0
+    grad_clip: float | None = 1.0  # max global gradient norm (None = no clipping)
+    loss_every: int = 50  # steps between entries of the loss log
+    diverge_loss: float = 100.0  # a loss above this (or a non-finite one) stops the run as diverged
+    compose_weight: float = 1.0  # w of composition for conditioning == "single"
+    sigma_min: float = 0.002  # sampler schedule (Karras et al. 2022, Table 1)
+    sigma_max: float = 80.0
+    rho: float = 7.0
+
+    def __post_init__(self):
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
+        for field in ("resolution", "width", "steps", "batch_size", "n_train_scenes",
+                      "sampler_steps", "samples_per_k", "locality_n", "loss_every"):
+            if getattr(self, field) < 1:
+                raise ValueError(f"{field} must be >= 1, got {getattr(self, field)!r}")
+        if not 0.0 <= self.p_uncond < 1.0:
+            raise ValueError(f"p_uncond must be in [0, 1), got {self.p_uncond!r}")
+        if not 0.0 < self.ema_halflife_share <= 1.0:
+            raise ValueError(
+                f"ema_halflife_share must be in (0, 1], got {self.ema_halflife_share!r}")
+        if self.warmup_steps < 0:
+            raise ValueError(f"warmup_steps must be >= 0, got {self.warmup_steps!r}")
+
+    def to_dict(self) -> dict:
+        """All fields as a plain dict (JSON-ready)."""
+        return dataclasses.asdict(self)
+
+    @property
+    def ema_halflife_steps(self) -> float:
+        """EMA half-life in optimiser steps."""
+        return self.ema_halflife_share * self.steps
+
+
+SAMPLERS = ("heun", "euler")
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        # Seconds per run: tests and CI.
+        Profile(name="smoke", resolution=16, width=8, steps=30, batch_size=8, lr=2e-3,
+                warmup_steps=5, ema_halflife_share=0.1, n_train_scenes=48, p_uncond=0.1,
+                sampler="heun", sampler_steps=4, samples_per_k=4, guidance=None, locality_n=2,
+                loss_every=5),
+        # Laptop default: minutes of one CPU core per run.
+        Profile(name="quick", resolution=16, width=32, steps=3500, batch_size=64, lr=2e-3,
+                warmup_steps=100, ema_halflife_share=0.05, n_train_scenes=10000, p_uncond=0.1,
+                sampler="heun", sampler_steps=18, samples_per_k=64, guidance=None, locality_n=16),
+        # For a GPU: 64 px, wider, longer.
+        Profile(name="paper", resolution=64, width=64, steps=40000, batch_size=64, lr=1e-3,
+                warmup_steps=1000, ema_halflife_share=0.05, n_train_scenes=20000, p_uncond=0.1,
+                sampler="heun", sampler_steps=32, samples_per_k=256, guidance=None,
+                locality_n=64, loss_every=200),
+    )
+}
+
+
+def names() -> list[str]:
+    """Names of the profiles."""
+    return list(PROFILES)
+
+
+def get(name: str) -> Profile:
+    """The profile called `name` (unknown names list the known ones)."""
+    if name not in PROFILES:
+        raise UnknownNameError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
+    return PROFILES[name]
+
+
+def field_types() -> dict[str, type | tuple[type, ...]]:
+    """Field name -> accepted Python type(s) for overrides (the name itself is not overridable)."""
+    kinds = {"int": int, "float": float, "str": str, "float | None": (float, type(None))}
+    return {f.name: kinds[f.type] for f in dataclasses.fields(Profile) if f.name != "name"}

@@ -1,0 +1,65 @@
+"""Provenance of a result: git commit and dirty flag, package versions, hardware."""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+PACKAGES = ("compbench", "torch", "numpy", "scipy", "pandas", "ray", "seaborn", "matplotlib",
+            "click")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _git(*args: str) -> str | None:
+    """Output of `git <args>` in the source tree, or None where git or the repository is missing."""
+    try:
+        out = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True,
+                             timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip()
+
+
+@functools.lru_cache(maxsize=1)
+def git() -> dict:
+    """{"commit": sha or None, "dirty": bool or None} of the compbench source tree."""
+    commit = _git("rev-parse", "HEAD")
+    status = _git("status", "--porcelain", "--untracked-files=no") if commit else None
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
+def packages() -> dict:
+    """Installed versions of the packages results depend on (None where one is missing)."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def hardware(device: str | None = None) -> dict:
+    """CPU, core count, platform, Python and (where used) the GPU's name."""
+    info = {
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "hostname": platform.node(),
+        "device": device or "cpu",
+    }
+    if device and device.startswith("cuda"):
+        import torch
+
+        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return info
+
+
+def collect(device: str | None = None) -> dict:
+    """Everything above in one JSON-ready dict."""
+    return {"git": git(), "packages": packages(), "hardware": hardware(device)}

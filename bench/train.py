@@ -1,0 +1,158 @@
+"""Train one run from its RunSpec: EDM loss, AdamW with warm-up, EMA, classifier-free dropout."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from bench.diffusion import edm_loss
+from bench.profiles import Profile
+from bench.spec import RunSpec
+
+
+@dataclass
+class TrainResult:
+    """The EMA model (eval mode) and the log (status, losses, seconds, steps, n_params, ...)."""
+
+    model: torch.nn.Module
+    log: dict = field(default_factory=dict)
+    raw_model: torch.nn.Module | None = None  # the last optimiser iterate, for diagnostics
+
+
+def ema_beta(halflife_steps: float) -> float:
+    """Per-step EMA decay with beta ** halflife_steps = 1/2 (EDM half-life EMA)."""
+    return 0.5 ** (1.0 / max(halflife_steps, 1e-8))
+
+
+def derived_seed(seed: int, *path: int) -> int:
+    """A 63-bit seed derived from (seed, *path): independent streams for init, data and noise."""
+    return int(np.random.SeedSequence([seed, *path]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def build(spec: RunSpec, device: torch.device | str = "cpu"):
+    """(task, model) for a spec; the model's initial weights are seeded from spec.seed."""
+    import baselines
+    import tasks
+
+    task = tasks.get(spec.task, **spec.task_options())
+    torch.manual_seed(derived_seed(spec.seed, 0))
+    model = baselines.get(spec.arch, task, **spec.arch_hparams()).to(device)
+    return task, model
+
+
+def training_set(task, n: int, seed: int):
+    """n training scenes, k split evenly over train_lengths -> (images in [-1, 1], tokens, mask)."""
+    lengths = tuple(task.train_lengths)
+    counts = [n // len(lengths) + (i < n % len(lengths)) for i in range(len(lengths))]
+    scenes = []
+    for i, (k, n_k) in enumerate(zip(lengths, counts, strict=True)):
+        if n_k:
+            scenes += task.scenes("train", k, n_k, derived_seed(seed, 1, i))
+    images = torch.from_numpy(np.asarray(task.render(scenes), dtype=np.float32)) * 2 - 1
+    tokens, mask = task.conditioners(scenes)
+    return images, torch.from_numpy(tokens), torch.from_numpy(mask)  # (N,3,R,R), (N,1+K,D), (N,1+K)
+
+
+def keep_one_object(mask: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Mask (B, 1+K) keeping slot 0 and one uniformly drawn labelled object ("single" models)."""
+    B, S = mask.shape
+    labelled = mask[:, 1:]  # (B, K)
+    scores = torch.rand(B, S - 1, generator=generator)  # (B, K)
+    j = torch.where(labelled, scores, torch.full_like(scores, -1.0)).argmax(1)  # (B,)
+    kept = torch.zeros_like(mask)  # (B, 1+K)
+    kept[:, 0] = mask[:, 0]
+    kept[torch.arange(B), 1 + j] = labelled.any(1)
+    return kept
+
+
+def make_batch(data, p: Profile, single: bool, generator: torch.Generator):
+    """One training batch: random rows, one object kept if "single", classifier-free dropout."""
+    images, tokens, mask = data  # mask stays on the CPU, where the generator draws
+    idx = torch.randint(mask.shape[0], (p.batch_size,), generator=generator)  # (B,)
+    m = mask[idx]  # (B, 1+K)
+    if single:
+        m = keep_one_object(m, generator)
+    drop = torch.rand(p.batch_size, generator=generator) < p.p_uncond  # (B,)
+    m = m & ~drop[:, None]
+    idx = idx.to(images.device)
+    return images[idx], tokens[idx], m.to(images.device)
+
+
+def train(spec: RunSpec, *, threads: int | None = None, device: torch.device | str | None = None,
+          progress: Callable[[int, int, float], None] | None = None) -> TrainResult:
+    """Train one run from its spec; bit-reproducible on CPU for a given thread count."""
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _train(spec, device=torch.device(device or "cpu"), progress=progress)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _train(spec: RunSpec, *, device: torch.device, progress) -> TrainResult:
+    t0 = time.perf_counter()
+    p = spec.profile_resolved()
+    task, model = build(spec, device)
+    single = getattr(model, "conditioning", "joint") == "single"
+    images, tokens, mask = training_set(task, p.n_train_scenes, spec.seed)
+    data = (images.to(device), tokens.to(device), mask)
+    gen = torch.Generator().manual_seed(derived_seed(spec.seed, 2))  # batches, dropout
+    noise_gen = torch.Generator().manual_seed(derived_seed(spec.seed, 3))  # sigma and noise
+
+    params = [q for q in model.parameters() if q.requires_grad]
+    opt = torch.optim.AdamW(params, lr=p.lr, weight_decay=p.weight_decay, foreach=True)
+    ema = copy.deepcopy(model).eval().requires_grad_(False)
+    ema_params = [e for e, q in zip(ema.parameters(), model.parameters(), strict=True)
+                  if q.requires_grad]
+    beta = ema_beta(p.ema_halflife_steps)
+
+    log: dict = {"status": "ok", "steps": 0, "loss_every": p.loss_every, "losses": [],
+                 "n_params": None, "threads": torch.get_num_threads(), "device": str(device),
+                 "torch": torch.__version__, "ema_halflife_steps": p.ema_halflife_steps,
+                 "conditioning": getattr(model, "conditioning", "joint"),
+                 "n_train_images": int(data[0].shape[0])}
+    t_loop = time.perf_counter()
+    window: list[float] = []
+    for step in range(p.steps):
+        for group in opt.param_groups:
+            group["lr"] = p.lr * min(1.0, (step + 1) / p.warmup_steps) if p.warmup_steps else p.lr
+        y, tokens, mask = make_batch(data, p, single, gen)
+        loss = edm_loss(model, y, tokens, mask, generator=noise_gen).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if log["n_params"] is None:
+            log["n_params"] = sum(q.numel() for q in params if q.grad is not None)
+        grad_norm = (torch.nn.utils.clip_grad_norm_(params, p.grad_clip)
+                     if p.grad_clip is not None else None)
+        value = loss.item()
+        reason = None
+        if not math.isfinite(value) or value > p.diverge_loss:
+            reason = f"loss {value:.4g} at step {step} (limit {p.diverge_loss:g})"
+        elif grad_norm is not None and not torch.isfinite(grad_norm):
+            reason = f"gradient norm {grad_norm.item():.4g} at step {step}"
+        if reason is not None:
+            log.update(status="diverged", diverged_at=step, reason=reason)
+            break
+        opt.step()
+        torch._foreach_lerp_(ema_params, params, 1.0 - beta)  # EMA of the weights
+        log["steps"] = step + 1
+        window.append(value)
+        if len(window) == p.loss_every or step + 1 == p.steps:
+            log["losses"].append(float(np.mean(window)))
+            window.clear()
+            if progress is not None:
+                progress(step + 1, p.steps, log["losses"][-1])
+    t_end = time.perf_counter()
+    for e, b in zip(ema.buffers(), model.buffers(), strict=True):
+        e.copy_(b)
+    log.update(seconds=t_end - t0, setup_seconds=t_loop - t0, loop_seconds=t_end - t_loop,
+               steps_per_second=log["steps"] / max(t_end - t_loop, 1e-9),
+               final_loss=log["losses"][-1] if log["losses"] else None)
+    return TrainResult(model=ema, log=log, raw_model=model)

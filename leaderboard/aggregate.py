@@ -1,0 +1,184 @@
+"""runs.csv and leaderboard.csv from a results directory's metrics.json files (files only)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from bench.store import Store
+from leaderboard import stats
+
+UNDER_TRAINED_ID_ACC = stats.MIN_ID_ACC  # id_acc below this = under-trained (listed, not ranked)
+LOCALITY_METRICS = ("cond_locality", "cond_locality_raw", "cond_locality_ablation",
+                    "cond_sensitivity", "spatial_r50", "spatial_frac", "cond_locality_attr")
+COLOR_METRICS = ("color_acc", "heldout_pair_acc", "seen_pair_acc", "feature_entanglement",
+                 "feature_entanglement_random")
+KEY = ["task", "arch"]
+
+
+def load(out_dir) -> tuple[list[dict], list[tuple[str, str]]]:
+    """(metrics of every complete or failed run, [(run_id, reason)] of corrupt run directories)."""
+    records, corrupt = [], []
+    for run_id, state, metrics in Store(out_dir).iter_metrics():
+        if metrics is None:
+            corrupt.append((run_id, state.reason))
+        else:
+            records.append(metrics)
+    return records, corrupt
+
+
+def _sigma_key(sigma: str) -> str:
+    return f"{float(sigma):.3g}"
+
+
+def _wilson(successes: int, n: int) -> tuple[float, float]:
+    if not n:
+        return float("nan"), float("nan")
+    lo, hi = stats.wilson_interval(successes, n)
+    return float(lo), float(hi)
+
+
+def _flatten_entanglement(ent: dict | None) -> dict:
+    """Scalar entries of feature_entanglement()'s dict, main value first."""
+    if not ent:
+        return {}
+    out = {}
+    for key, value in ent.items():
+        if isinstance(value, int | float | np.number) and not isinstance(value, bool):
+            name = key if key.startswith("feature_entanglement") else f"entanglement_{key}"
+            out[name] = float(value)
+    return out
+
+
+def run_row(m: dict) -> dict:
+    """One runs.csv row from a run's metrics.json."""
+    spec, prov = m.get("spec") or {}, m.get("provenance") or {}
+    git = prov.get("git") or {}
+    resolved = m.get("resolved") or {}
+    row = {"task": spec.get("task"), "arch": spec.get("arch"), "seed": spec.get("seed"),
+           "profile": spec.get("profile"), "status": m.get("status"), "error": m.get("error"),
+           "attempts": m.get("attempts")}
+    acc = m.get("accuracy")
+    if acc:
+        row["id_acc"], row["ood_acc"] = acc.get("id_acc"), acc.get("ood_acc")
+        per_k = {int(k): v for k, v in acc["per_k"].items()}
+        task = m.get("task") or {}
+        for name, ks in (("id_acc", task.get("id_lengths", ())),
+                         ("ood_acc", task.get("ood_lengths", ()))):
+            s = sum(per_k[k]["successes"] for k in ks if k in per_k)
+            n = sum(per_k[k]["n"] for k in ks if k in per_k)
+            row[f"{name}_lo"], row[f"{name}_hi"] = _wilson(s, n)
+        for k, v in sorted(per_k.items()):
+            row[f"acc_k{k}"] = v["acc"]
+            row[f"acc_k{k}_lo"], row[f"acc_k{k}_hi"] = _wilson(v["successes"], v["n"])
+            row[f"n_k{k}"] = v["n"]
+            for field in ("n_found", "n_missing", "n_extra", "all_present", "exact"):
+                row[f"{field}_k{k}"] = v[field]
+        scored = [v for k, v in per_k.items() if k >= 1]
+        n_all = sum(v["n"] for v in scored)
+        for field in ("all_present", "exact"):
+            row[f"{field}_rate"] = (sum(v[field] * v["n"] for v in scored) / n_all
+                                    if n_all else None)
+        row.update({k: v for k, v in (acc.get("color") or {}).items() if k in COLOR_METRICS})
+    for split, suffix in (("ood", ""), ("id", "_id")):
+        for metric in LOCALITY_METRICS:
+            entry = ((m.get("locality") or {}).get(split) or {}).get(metric)
+            if entry is None:
+                continue
+            row[f"{metric}{suffix}"] = entry.get("mean")
+            for sigma, value in (entry.get("per_sigma") or {}).items():
+                row[f"{metric}{suffix}_s{_sigma_key(sigma)}"] = value
+    row.update(_flatten_entanglement(m.get("entanglement")))
+    train, arch, timings = m.get("train") or {}, m.get("arch") or {}, m.get("timings") or {}
+    row.update(
+        train_seconds=train.get("seconds"), steps=train.get("steps"),
+        n_params=arch.get("n_params") or train.get("n_params"),
+        conditioning=arch.get("conditioning"), locality_radius=arch.get("locality_radius"),
+        run_seconds=timings.get("total"), run_id=m.get("run_id"),
+        task_version=resolved.get("task_version"), git_commit=git.get("commit"),
+        git_dirty=git.get("dirty"),
+        packages=";".join(f"{k}={v}" for k, v in sorted((prov.get("packages") or {}).items())),
+        device=(prov.get("hardware") or {}).get("device"),
+    )
+    return row
+
+
+def runs_table(records: list[dict]) -> pd.DataFrame:
+    """runs.csv: one row per run, sorted by task, arch, seed."""
+    if not records:
+        return pd.DataFrame(columns=["task", "arch", "seed", "profile", "status", "id_acc",
+                                     "ood_acc", "run_id"])
+    df = pd.DataFrame([run_row(m) for m in records])
+    for col in ("id_acc", "ood_acc"):  # present even when no run finished
+        if col not in df:
+            df[col] = np.nan
+    return df.sort_values(["task", "arch", "seed"], kind="stable").reset_index(drop=True)
+
+
+_NOT_SUMMARISED = re.compile(
+    r"(_s\d|_lo$|_hi$|^n_k\d|^(seed|attempts|task_version|locality_radius)$)")
+
+
+def leaderboard_metrics(runs: pd.DataFrame) -> list[str]:
+    """Numeric columns of runs.csv summarised over seeds in leaderboard.csv (not per-sigma ones)."""
+    return [c for c in runs.columns
+            if c not in KEY and not _NOT_SUMMARISED.search(c)
+            and pd.api.types.is_numeric_dtype(runs[c]) and not pd.api.types.is_bool_dtype(runs[c])]
+
+
+def leaderboard_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """leaderboard.csv: per task x arch, mean and 95 % t-interval over seeds, seed values, rank."""
+    rows = []
+    metrics = leaderboard_metrics(runs) if len(runs) else []
+    for (task, arch), group in runs.groupby(KEY, sort=True):
+        ok = group[group["status"] == "ok"].sort_values("seed")
+        row = {"task": task, "arch": arch, "n_seeds": int(len(ok)),
+               "n_failed": int((group["status"] != "ok").sum()),
+               "seeds": ";".join(str(s) for s in ok["seed"])}
+        for col in metrics:
+            values = ok[col].to_numpy(dtype=float)
+            finite = values[np.isfinite(values)]
+            if finite.size:
+                mean, lo, hi = stats.t_interval(finite)
+            else:
+                mean = lo = hi = float("nan")
+            row[f"{col}"] = float(mean)
+            row[f"{col}_lo"], row[f"{col}_hi"] = float(lo), float(hi)
+            row[f"{col}_seeds"] = ";".join("nan" if not np.isfinite(v) else f"{v:.6g}"
+                                           for v in values)
+        rows.append(row)
+    board = pd.DataFrame(rows)
+    if board.empty:
+        return pd.DataFrame(columns=["task", "arch", "n_seeds", "n_failed", "rank",
+                                     "under_trained"])
+    id_acc = board["id_acc"] if "id_acc" in board else pd.Series(np.nan, index=board.index)
+    board["under_trained"] = ~(id_acc >= UNDER_TRAINED_ID_ACC)
+    board["rank"] = np.nan
+    for _, group in board.groupby("task"):
+        ranked = group[~group["under_trained"] & group["ood_acc"].notna()]
+        order = ranked["ood_acc"].rank(ascending=False, method="min")
+        board.loc[order.index, "rank"] = order
+    board["rank"] = board["rank"].astype("Int64")
+    first = ["task", "arch", "rank", "under_trained", "n_seeds", "n_failed", "seeds"]
+    board = board[first + [c for c in board.columns if c not in first]]
+    return board.sort_values(["task", "rank", "arch"], na_position="last",
+                             kind="stable").reset_index(drop=True)
+
+
+def intervention_pairs(board: pd.DataFrame) -> list[dict]:
+    """Each `X-local` architecture beside its global twin `X`, per task, from leaderboard rows."""
+    pairs = []
+    rows = {(r["task"], r["arch"]): r for r in board.to_dict("records")}
+    for (task, arch), local in sorted(rows.items()):
+        if not arch.endswith("-local") or (task, arch[: -len("-local")]) not in rows:
+            continue
+        glob = rows[(task, arch[: -len("-local")])]
+        entry = {"task": task, "local": arch, "global": glob["arch"]}
+        for col in ("id_acc", "ood_acc", "cond_locality"):
+            entry[f"{col}_local"], entry[f"{col}_global"] = local.get(col), glob.get(col)
+        if entry["ood_acc_local"] is not None and entry["ood_acc_global"] is not None:
+            entry["ood_acc_gain"] = entry["ood_acc_local"] - entry["ood_acc_global"]
+        pairs.append(entry)
+    return pairs

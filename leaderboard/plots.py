@@ -1,0 +1,72 @@
+"""Report figures (seaborn), returned as PNG bytes."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from leaderboard.stats import MIN_ID_ACC
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _placeholder(text: str) -> bytes:
+    fig, ax = plt.subplots(figsize=(5, 1.2))
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    ax.set_axis_off()
+    return _png(fig)
+
+
+def locality_scatter(runs: pd.DataFrame, x: str = "cond_locality", y: str = "ood_acc") -> bytes:
+    """`x` vs `y`, a point per finished, not under-trained run: arch color, task marker."""
+    data = runs[(runs["status"] == "ok")] if "status" in runs else runs
+    if "id_acc" in data:  # the primary correlation leaves under-trained runs out; so does the plot
+        data = data[data["id_acc"] >= MIN_ID_ACC]
+    if x not in data or y not in data:
+        return _placeholder(f"no runs with {x} and {y}")
+    data = data[np.isfinite(data[x].astype(float)) & np.isfinite(data[y].astype(float))]
+    if data.empty:
+        return _placeholder(f"no runs with finite {x} and {y}")
+    sns.set_theme(style="whitegrid")
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    sns.scatterplot(data=data, x=x, y=y, hue="arch", style="task", s=70, ax=ax)
+    for arch, group in data.groupby("arch"):
+        ax.annotate(arch, (group[x].mean(), group[y].mean()), xytext=(5, 5),
+                    textcoords="offset points", fontsize=8)
+    ax.set_xlabel(f"{x} (OOD)")
+    ax.set_ylim(-0.05, 1.05)
+    ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
+    return _png(fig)
+
+
+def accuracy_vs_k(runs: pd.DataFrame, task: str, train_lengths=(1, 3)) -> bytes:
+    """Accuracy per test length k per arch (mean over seeds, 95 % band), train range shaded."""
+    data = runs[(runs["task"] == task) & (runs["status"] == "ok")]
+    cols = sorted((c for c in data.columns if c.startswith("acc_k") and c[5:].isdigit()),
+                  key=lambda c: int(c[5:]))
+    if data.empty or not cols:
+        return _placeholder(f"no finished runs of {task}")
+    long = data.melt(id_vars=["arch", "seed"], value_vars=cols, var_name="k", value_name="acc")
+    long["k"] = long["k"].str[5:].astype(int)
+    long = long.dropna(subset=["acc"])
+    sns.set_theme(style="whitegrid")
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    ax.axvspan(train_lengths[0] - 0.5, train_lengths[1] + 0.5, color="0.85", zorder=0,
+               label="train range")
+    sns.lineplot(data=long, x="k", y="acc", hue="arch", marker="o", errorbar=("ci", 95), ax=ax)
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_title(f"{task}: accuracy vs number of objects k")
+    ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
+    return _png(fig)

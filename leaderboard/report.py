@@ -1,0 +1,109 @@
+"""Every report of a results directory: runs.csv, leaderboard.csv, report.json, leaderboard.html."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from bench import __version__
+from bench.store import Store, atomic_write, jsonable
+from leaderboard import aggregate, plots, stats
+from leaderboard import html as page
+
+MAX_PICTURES_PER_RUN = 6
+
+
+def _number(value):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def correlation_summary(runs: pd.DataFrame) -> dict:
+    """Primary correlation of DESIGN.md and the Holm-corrected secondary scores, as plain JSON."""
+    needed = {"task", "status", "id_acc", stats.OUTCOME, stats.PRIMARY_SCORE}
+    if runs.empty or not needed <= set(runs.columns):
+        missing = sorted(needed - set(runs.columns)) if not runs.empty else ["any run"]
+        return {"rho": None, "reason": f"no finished run with {', '.join(missing)}"}
+    out = dict(stats.primary_correlation(runs))
+    secondary = stats.secondary_correlations(runs)
+    out["secondary"] = secondary.to_dict("records")
+    return jsonable(out)
+
+
+def provenance_summary(records: list[dict], out_dir) -> dict:
+    """Commits (with dirty flags), package versions and hardware over every run, plus build time."""
+    git, hardware, packages = [], [], {}
+    for m in records:
+        prov = m.get("provenance") or {}
+        g = prov.get("git") or {}
+        pair = (g.get("commit"), g.get("dirty"))
+        if pair not in git:
+            git.append(pair)
+        hw = prov.get("hardware") or {}
+        text = f"{hw.get('cpu')} x{hw.get('cpu_count')} ({hw.get('platform')}, {hw.get('device')})"
+        if text not in hardware:
+            hardware.append(text)
+        packages.update({k: v for k, v in (prov.get("packages") or {}).items() if v})
+    return {"generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "compbench": __version__, "out": str(Path(out_dir).resolve()), "git": git,
+            "hardware": hardware, "packages": packages}
+
+
+def _images(store: Store, runs: pd.DataFrame) -> tuple[list, list]:
+    """(sample grids, locality pictures) of the lowest-seed finished run of every task x arch."""
+    samples, pictures = [], []
+    ok = runs[runs["status"] == "ok"] if len(runs) else runs
+    for (task, arch), group in ok.groupby(["task", "arch"], sort=True):
+        row = group.sort_values("seed").iloc[0]
+        d = store.run_dir(row["run_id"])
+        label = f"{task} / {arch} (seed {row['seed']})"
+        if (d / "samples.png").is_file():
+            samples.append((label, (d / "samples.png").read_bytes()))
+        for path in sorted((d / "pictures").glob("*.png"))[:MAX_PICTURES_PER_RUN]:
+            pictures.append((f"{label}: {path.stem}", path.read_bytes()))
+    return samples, pictures
+
+
+def build_report(out_dir) -> dict[str, Path]:
+    """Write runs.csv, leaderboard.csv, report.json and leaderboard.html into `out_dir`."""
+    out = Path(out_dir)
+    store = Store(out)
+    if not store.runs.is_dir():
+        raise FileNotFoundError(f"{out} holds no results (no {store.runs} directory)")
+    records, corrupt = aggregate.load(out)
+    runs = aggregate.runs_table(records)
+    board = aggregate.leaderboard_table(runs)
+    ok = runs[runs["status"] == "ok"] if len(runs) else runs
+    report = {
+        "counts": {"runs": len(runs) + len(corrupt), "ok": int(len(ok)),
+                   "failed": int(len(runs) - len(ok)), "corrupt": len(corrupt)},
+        "correlation": correlation_summary(runs),
+        "intervention": jsonable(aggregate.intervention_pairs(board)),
+        "leaderboard": jsonable(board.astype(object).where(board.notna(), None)
+                                 .to_dict("records")),
+        "runs": jsonable(runs.astype(object).where(runs.notna(), None).to_dict("records")),
+        "corrupt": [{"run_id": r, "reason": why} for r, why in corrupt],
+        "provenance": provenance_summary(records, out),
+    }
+    curves = {}
+    for task in sorted(ok["task"].unique()) if len(ok) else []:
+        curves[f"{task}: accuracy vs k (train range shaded)"] = plots.accuracy_vs_k(runs, task)
+    samples, pictures = _images(store, runs)
+    html_text = page.render(report=report, board=board, runs=runs, corrupt=corrupt,
+                            scatter=plots.locality_scatter(runs), curves=curves,
+                            samples=samples, pictures=pictures)
+    paths = {name: out / name for name in ("runs.csv", "leaderboard.csv", "report.json",
+                                           "leaderboard.html")}
+    atomic_write(paths["runs.csv"], runs.to_csv(index=False).encode())
+    atomic_write(paths["leaderboard.csv"], board.to_csv(index=False).encode())
+    atomic_write(paths["report.json"], (json.dumps(report, indent=1, allow_nan=False) + "\n")
+                 .encode())
+    atomic_write(paths["leaderboard.html"], html_text.encode())
+    return paths

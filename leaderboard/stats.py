@@ -1,0 +1,250 @@
+"""Statistics of the leaderboard: Wilson and t intervals, the primary locality/OOD correlation.
+
+The primary analysis is fixed here, before any suite runs (DESIGN.md, "Correlation"): Spearman rho
+of `cond_locality` with `ood_acc` over finished (status "ok"), not under-trained (id_acc >= 0.8)
+runs of `length` and `length-single`; permutation p-value (two-sided, outcome permuted within each
+task); percentile bootstrap CI (runs resampled within each task); Kendall tau_b beside it. The
+secondary locality scores get the same analysis, their p-values Holm-corrected together.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+PRIMARY_SCORE = "cond_locality"
+OUTCOME = "ood_acc"
+PRIMARY_TASKS = ("length", "length-single")
+MIN_ID_ACC = 0.8  # below it a run is under-trained and left out of the correlation
+SECONDARY_SCORES = (
+    "cond_locality_ablation",
+    "cond_locality_raw",
+    "cond_sensitivity",
+    "spatial_r50",
+    "spatial_frac",
+)
+MIN_RUNS = 4  # fewer runs than this give no correlation (Spearman's p is meaningless below it)
+N_PERMUTATIONS = 10000
+N_BOOTSTRAP = 2000
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (Wilson 1927); n = 0 -> (nan, nan)."""
+    if n < 0 or successes < 0 or successes > n:
+        raise ValueError(f"need 0 <= successes <= n, got successes={successes!r}, n={n!r}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    if n == 0:
+        return math.nan, math.nan
+    z = sps.norm.ppf(0.5 + confidence / 2)
+    p = successes / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z / (1 + z**2 / n) * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high): Student-t interval of the mean over seeds (NaNs dropped; n < 2: NaN)."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    a = np.asarray(values, dtype=np.float64).ravel()
+    a = a[np.isfinite(a)]
+    if a.size == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(a.mean())
+    if a.size < 2:
+        return mean, math.nan, math.nan
+    half = sps.t.ppf(0.5 + confidence / 2, a.size - 1) * a.std(ddof=1) / math.sqrt(a.size)
+    return mean, float(mean - half), float(mean + half)
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values (Holm 1979); NaNs stay NaN and do not count in m."""
+    p = np.asarray(pvalues, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    m = ok.size
+    order = ok[np.argsort(p[ok], kind="stable")]
+    running = 0.0
+    for i, idx in enumerate(order):
+        running = max(running, min(1.0, (m - i) * p[idx]))
+        out[idx] = running
+    return out
+
+
+def _ranks_within(groups: np.ndarray) -> list[np.ndarray]:
+    return [np.flatnonzero(groups == g) for g in np.unique(groups)]
+
+
+def _spearman(x_rank: np.ndarray, y_rank: np.ndarray) -> np.ndarray:
+    """Pearson correlation of rank vectors along the last axis (Spearman's rho, average ranks)."""
+    xc = x_rank - x_rank.mean(-1, keepdims=True)
+    yc = y_rank - y_rank.mean(-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (xc * yc).sum(-1) / np.sqrt((xc**2).sum(-1) * (yc**2).sum(-1))
+
+
+def correlation(
+    score,
+    outcome,
+    groups=None,
+    *,
+    n_permutations: int = N_PERMUTATIONS,
+    n_bootstrap: int = N_BOOTSTRAP,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict:
+    """Spearman rho with a within-group permutation p-value and bootstrap CI, plus Kendall tau_b.
+
+    Pairs with a NaN are dropped. Returns rho, p_value, ci_low, ci_high, kendall_tau_b, kendall_p,
+    n, and reason (None, or why the numbers are NaN: too few runs or a constant variable).
+    """
+    x = np.asarray(score, dtype=np.float64).ravel()
+    y = np.asarray(outcome, dtype=np.float64).ravel()
+    g = np.zeros(x.size, dtype=np.int64) if groups is None else pd.factorize(np.asarray(groups))[0]
+    if not (x.size == y.size == g.size):
+        raise ValueError(
+            f"score, outcome and groups differ in length: {x.size}, {y.size}, {g.size}"
+        )
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y, g = x[keep], y[keep], g[keep]
+    out = {
+        "rho": math.nan,
+        "p_value": math.nan,
+        "ci_low": math.nan,
+        "ci_high": math.nan,
+        "kendall_tau_b": math.nan,
+        "kendall_p": math.nan,
+        "n": int(x.size),
+        "n_dropped_nan": int((~keep).sum()),
+        "reason": None,
+    }
+    if x.size < MIN_RUNS:
+        out["reason"] = f"too few runs with finite values ({x.size} < {MIN_RUNS})"
+        return out
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        out["reason"] = "score or outcome is constant over the runs"
+        return out
+    xr, yr = sps.rankdata(x), sps.rankdata(y)
+    rho = float(_spearman(xr, yr))
+    tau = sps.kendalltau(x, y, variant="b")
+    out.update(rho=rho, kendall_tau_b=float(tau.statistic), kendall_p=float(tau.pvalue))
+    rng = np.random.default_rng(seed)
+    strata = _ranks_within(g)
+
+    # Permutation test: shuffle the outcome ranks within each task.
+    perm = np.broadcast_to(yr, (n_permutations, yr.size)).copy()
+    for idx in strata:
+        keys = rng.random((n_permutations, idx.size))
+        perm[:, idx] = yr[idx][np.argsort(keys, axis=1)]
+    null = _spearman(xr, perm)
+    out["p_value"] = float((1 + np.sum(np.abs(null) >= abs(rho) - 1e-12)) / (1 + n_permutations))
+
+    # Bootstrap: resample runs within each task, re-rank, percentile interval.
+    picks = np.concatenate(
+        [idx[rng.integers(0, idx.size, (n_bootstrap, idx.size))] for idx in strata], axis=1
+    )  # (n_bootstrap, n)
+    boot = _spearman(sps.rankdata(x[picks], axis=1), sps.rankdata(y[picks], axis=1))
+    boot = boot[np.isfinite(boot)]
+    if boot.size:
+        alpha = (1 - confidence) / 2
+        out["ci_low"], out["ci_high"] = (float(v) for v in np.quantile(boot, [alpha, 1 - alpha]))
+    return out
+
+
+def eligible_runs(runs: pd.DataFrame, *, tasks=PRIMARY_TASKS, min_id_acc: float = MIN_ID_ACC):
+    """(runs entering the correlation, dict of reason -> number of runs left out)."""
+    missing = {"task", "id_acc", OUTCOME} - set(runs.columns)
+    if missing:
+        raise ValueError(f"runs table lacks columns {sorted(missing)}; has {list(runs.columns)}")
+    left_out: dict[str, int] = {}
+    df = runs
+    for reason, keep in (
+        ("not finished", df["status"] == "ok" if "status" in df else pd.Series(True, df.index)),
+        ("other task", df["task"].isin(tasks)),
+        (f"under-trained (id_acc < {min_id_acc})", pd.to_numeric(df["id_acc"]) >= min_id_acc),
+    ):
+        keep = keep.reindex(df.index).fillna(False).astype(bool)
+        if (~keep).any():
+            left_out[reason] = int((~keep).sum())
+        df = df[keep]
+    return df, left_out
+
+
+def primary_correlation(
+    runs: pd.DataFrame,
+    *,
+    score: str = PRIMARY_SCORE,
+    seed: int = 0,
+    n_permutations: int = N_PERMUTATIONS,
+    n_bootstrap: int = N_BOOTSTRAP,
+) -> dict:
+    """DESIGN.md's primary correlation over a runs table (one row per run, columns of runs.csv)."""
+    df, left_out = eligible_runs(runs)
+    if score not in runs.columns:
+        raise ValueError(f"runs table lacks the score column {score!r}")
+    out = correlation(
+        df[score].to_numpy(dtype=float),
+        df[OUTCOME].to_numpy(dtype=float),
+        df["task"].to_numpy(),
+        n_permutations=n_permutations,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+    )
+    if out["n_dropped_nan"]:
+        left_out[f"NaN {score} or {OUTCOME}"] = out["n_dropped_nan"]
+    out.update(
+        score=score,
+        outcome=OUTCOME,
+        tasks=list(PRIMARY_TASKS),
+        min_id_acc=MIN_ID_ACC,
+        left_out=left_out,
+    )
+    return out
+
+
+def secondary_correlations(
+    runs: pd.DataFrame,
+    scores=SECONDARY_SCORES,
+    *,
+    seed: int = 0,
+    n_permutations: int = N_PERMUTATIONS,
+    n_bootstrap: int = N_BOOTSTRAP,
+) -> pd.DataFrame:
+    """The primary analysis for each secondary score; Holm-adjusted p-values in column p_holm."""
+    rows = []
+    for score in scores:
+        if score not in runs.columns:
+            rows.append(
+                {
+                    "score": score,
+                    "rho": math.nan,
+                    "p_value": math.nan,
+                    "reason": "not in the runs table",
+                }
+            )
+            continue
+        res = primary_correlation(
+            runs, score=score, seed=seed, n_permutations=n_permutations, n_bootstrap=n_bootstrap
+        )
+        rows.append(
+            {
+                key: res[key]
+                for key in (
+                    "score",
+                    "rho",
+                    "p_value",
+                    "ci_low",
+                    "ci_high",
+                    "kendall_tau_b",
+                    "n",
+                    "reason",
+                )
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["p_holm"] = holm(table["p_value"].to_numpy(dtype=float))
+    return table

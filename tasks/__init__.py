@@ -1,0 +1,30 @@
+"""Standardized CLEVR-like tasks: scenes, renderer, conditioners, exact evaluator, CLEVR import.
+
+Importing `tasks` registers every task: `tasks.get(name, resolution=32)`, `tasks.names()`.
+"""
+
+from __future__ import annotations
+
+from tasks import clevr, color, length  # noqa: F401  (task modules register their tasks)
+from tasks.base import Task
+from tasks.layout import GEOMETRIES, RESOLUTIONS
+from tasks.registry import TASKS, UnknownNameError
+from tasks.scene import Scene, SceneObject
+
+__all__ = ["GEOMETRIES", "RESOLUTIONS", "Scene", "SceneObject", "Task", "UnknownNameError",
+           "describe", "get", "names"]
+
+
+def get(name: str, **options) -> Task:
+    """The task `name` built with options (resolution: int = 32); unknown names list the known."""
+    return TASKS.get(name, **options)
+
+
+def names() -> list[str]:
+    """Names of every registered task."""
+    return TASKS.names()
+
+
+def describe(name: str) -> str:
+    """One-line description of a task."""
+    return TASKS.description(name)

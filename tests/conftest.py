@@ -1,0 +1,188 @@
+"""Shared fixtures: the session's Ray, a tiny smoke run through the CLI, a synthetic results dir."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import numpy as np
+import pytest
+
+# A tiny smoke suite: smoke profile, shrunk further so each run takes seconds (tests only).
+SHRINK = ("--set", "steps=6", "--set", "n_train_scenes=8", "--set", "samples_per_k=2",
+          "--set", "locality_n=1", "--set", "sampler_steps=2")
+SHRINK_OVERRIDES = (("steps", 6), ("n_train_scenes", 8), ("samples_per_k", 2), ("locality_n", 1),
+                    ("sampler_steps", 2))
+SMOKE_ARCHS = ("conv-heatmap-rf5", "unet-heatmap")
+FAIL_PLUGIN = "cbtest_plugins:deliberately_failing"
+
+PLUGIN_SOURCE = '''
+"""Plugin architectures for compbench's tests."""
+
+import baselines
+
+
+def deliberately_failing(task, **hparams):
+    """A real denoiser whose forward always raises (so training fails)."""
+    model = baselines.get("conv-heatmap-rf5", task, **hparams)
+
+    def forward(*args, **kwargs):
+        raise RuntimeError("deliberate failure of a plugin architecture")
+
+    model.forward = forward
+    return model
+'''
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """The only place Ray starts in the tests: a 2-CPU local instance for the whole session."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def plugin_dir(tmp_path_factory):
+    """A directory on sys.path holding the test plugin module `cbtest_plugins`."""
+    d = tmp_path_factory.mktemp("plugins")
+    (d / "cbtest_plugins.py").write_text(PLUGIN_SOURCE)
+    sys.path.insert(0, str(d))
+    yield d
+    sys.path.remove(str(d))
+
+
+def smoke_args(out, *extra: str, archs=SMOKE_ARCHS) -> list[str]:
+    """`compbench run` arguments of the tiny smoke suite (serial executor)."""
+    args = ["run", "--suite", "smoke", "--executor", "serial", "--out", str(out), *SHRINK]
+    for arch in archs:
+        args += ["--arch", arch]
+    return [*args, *extra]
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, plugin_dir):
+    """One CLI run of the tiny smoke suite plus a failing plugin arch: (out dir, click result)."""
+    from click.testing import CliRunner
+
+    from bench.cli import main
+
+    out = tmp_path_factory.mktemp("smoke") / "results"
+    result = CliRunner().invoke(main, smoke_args(out, "--retries", "1",
+                                                 archs=(*SMOKE_ARCHS, FAIL_PLUGIN)))
+    return out, result
+
+
+def png_bytes(value: float = 0.5, size: int = 8) -> bytes:
+    """A small valid PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    plt.imsave(buf, np.full((size, size), value), format="png", vmin=0, vmax=1)
+    return buf.getvalue()
+
+
+SIGMAS = ("0.05", "10.0")
+
+
+def fake_metrics(spec, *, id_acc: float, ood_acc: float, cond_locality: float,
+                 status: str = "ok", color: bool = False) -> dict:
+    """A metrics.json body of the store's schema with known numbers (per-k accuracies all equal)."""
+    n = 10
+    if status != "ok":
+        return {"run_id": spec.run_id, "status": "failed", "error": "RuntimeError: boom",
+                "attempts": 2, "spec": {"task": spec.task, "arch": spec.arch, "seed": spec.seed,
+                                        "profile": spec.profile, "overrides": []},
+                "resolved": spec.resolve(), "task": None, "arch": None, "accuracy": None,
+                "locality": None, "entanglement": None, "train": None, "timings": None,
+                "provenance": {"git": {"commit": "abc", "dirty": False}}}
+    per_k = {}
+    for k in range(7):
+        acc = 1.0 if k == 0 else id_acc if k <= 3 else ood_acc
+        s = round(acc * n)
+        row = {"n": n, "successes": s, "acc": s / n, "n_found": float(k), "n_missing": 0.0,
+               "n_extra": 0.0, "all_present": s / n, "exact": s / n}
+        if color:
+            row.update(color_correct=0.9, n_heldout=4, successes_heldout=2, n_seen=6,
+                       successes_seen=5)
+        per_k[str(k)] = row
+    accuracy = {"id_acc": float(np.mean([per_k[str(k)]["acc"] for k in (1, 2, 3)])),
+                "ood_acc": float(np.mean([per_k[str(k)]["acc"] for k in (4, 5, 6)])),
+                "per_k": per_k}
+    if color:
+        accuracy["color"] = {"color_acc": 0.9, "heldout_pair_acc": 0.5, "seen_pair_acc": 0.8,
+                             "n_heldout": 24, "n_seen": 36}
+
+    def entry(value):
+        return {"mean": value, "per_sigma": {s: value for s in SIGMAS}}
+
+    locality = {split: {"cond_locality": entry(cond_locality), "cond_locality_raw": entry(0.5),
+                        "cond_locality_ablation": entry(cond_locality / 2),
+                        "cond_sensitivity": entry(1.0), "spatial_r50": entry(2.0),
+                        "spatial_frac": entry(0.7)} for split in ("id", "ood")}
+    return {
+        "run_id": spec.run_id, "status": "ok", "error": None, "attempts": 1,
+        "spec": {"task": spec.task, "arch": spec.arch, "seed": spec.seed,
+                 "profile": spec.profile, "overrides": []},
+        "resolved": spec.resolve(),
+        "task": {"name": spec.task, "version": spec.resolve()["task_version"], "resolution": 16,
+                 "max_objects": 6, "train_lengths": [1, 2, 3], "test_lengths": list(range(7)),
+                 "id_lengths": [1, 2, 3], "ood_lengths": [4, 5, 6]},
+        "arch": {"name": spec.arch, "conditioning": "joint", "locality_radius": None,
+                 "n_params": 1000, "config": {"name": spec.arch}},
+        "accuracy": accuracy, "locality": locality,
+        "entanglement": {"feature_entanglement": 0.2, "feature_entanglement_random": 0.1}
+        if color else None,
+        "train": {"status": "ok", "seconds": 1.5, "steps": 6, "n_params": 1000,
+                  "final_loss": 0.3, "losses": [0.5, 0.3]},
+        "timings": {"train": 1.5, "total": 2.0},
+        "provenance": {"git": {"commit": "abc123", "dirty": True},
+                       "packages": {"torch": "2.13.0"},
+                       "hardware": {"cpu": "x86_64", "cpu_count": 2, "device": "cpu"}},
+    }
+
+
+# (task, arch, seed) -> (id_acc, ood_acc, cond_locality): ood_acc increases with cond_locality among
+# runs that are not under-trained; unet-film is under-trained (id_acc < 0.8) and off the trend.
+SYNTHETIC = {
+    ("length", "conv-heatmap-rf5", 0): (1.0, 0.9, 0.9),
+    ("length", "conv-heatmap-rf5", 1): (1.0, 0.8, 0.8),
+    ("length", "unet-xattn", 0): (0.9, 0.3, 0.3),
+    ("length", "unet-xattn", 1): (0.9, 0.2, 0.2),
+    ("length", "unet-xattn-local", 0): (1.0, 0.7, 0.7),
+    ("length", "unet-xattn-local", 1): (1.0, 0.6, 0.6),
+    ("length", "unet-film", 0): (0.5, 0.9, 0.0),
+    ("length-single", "conv-heatmap-rf5", 0): (1.0, 0.5, 0.5),
+    ("length-single", "unet-xattn", 0): (0.9, 0.0, 0.0),
+    ("length-single", "unet-xattn", 1): (0.8, 0.1, 0.1),
+    ("length-single", "unet-xattn-local", 0): (1.0, 0.4, 0.4),
+    ("color", "conv-heatmap-rf5", 0): (1.0, 0.6, 0.6),
+}
+UNDER_TRAINED = ("length", "unet-film")
+
+
+@pytest.fixture(scope="session")
+def synthetic_results(tmp_path_factory):
+    """A results directory the tests make: SYNTHETIC runs, one failed run, one corrupt dir."""
+    from bench.spec import RunSpec
+    from bench.store import RunResult, Store
+
+    out = tmp_path_factory.mktemp("synthetic") / "results"
+    store = Store(out)
+    for (task, arch, seed), (id_acc, ood_acc, loc) in SYNTHETIC.items():
+        spec = RunSpec(task=task, arch=arch, seed=seed, profile="smoke")
+        metrics = fake_metrics(spec, id_acc=id_acc, ood_acc=ood_acc, cond_locality=loc,
+                               color=task == "color")
+        files = {"samples.png": png_bytes(ood_acc), "pictures/spatial.png": png_bytes(loc)}
+        store.write(RunResult(spec=spec, run_id=spec.run_id, metrics=metrics, files=files))
+    failed = RunSpec(task="length", arch="unet-heatmap", seed=0, profile="smoke")
+    store.write(RunResult(spec=failed, run_id=failed.run_id,
+                          metrics=fake_metrics(failed, id_acc=0, ood_acc=0, cond_locality=0,
+                                               status="failed")))
+    (store.runs / "deadbeef0000").mkdir()  # half-written: no metrics.json
+    (store.runs / "deadbeef0000" / "spec.json").write_text("{}")
+    return out

@@ -1,0 +1,199 @@
+"""Contract test run over every registered architecture, plus the heatmap renderer."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+import torch
+
+import baselines
+from baselines.heatmap import bump_support_px, heatmap_channels, render_heatmap
+from baselines.layers import pixel_centres
+
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
+
+R, K, WIDTH = 16, 4, 16
+
+
+def fake_task(token_dim: int = 2, resolution: int = R):
+    """Just the task attributes an architecture may read."""
+    return types.SimpleNamespace(name="fake", resolution=resolution, max_objects=K,
+                                 token_dim=token_dim, min_gap=0.05)
+
+
+def scene_batch(model, B: int = 4, token_dim: int = 2, seed: int = 0):
+    """Noisy images, sigmas and conditioners: 2 objects per sample (1 for single-token models)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(B, 3, R, R, generator=g)  # (B, 3, R, R)
+    sigma = torch.exp(torch.randn(B, generator=g) * 0.5)  # (B,)
+    tokens = torch.zeros(B, 1 + K, token_dim)  # (B, 1+K, D)
+    tokens[:, 1:, :2] = 0.15 + 0.7 * torch.rand(B, K, 2, generator=g)
+    if token_dim > 2:
+        tokens[:, 1:, 2 + torch.randint(token_dim - 2, (K,), generator=g)] = 1.0
+    n_obj = 1 if model.conditioning == "single" else 2
+    mask = torch.zeros(B, 1 + K, dtype=torch.bool)  # (B, 1+K)
+    mask[:, : 1 + n_obj] = True
+    return x, sigma, tokens, mask
+
+
+def build(name: str, token_dim: int = 2, seed: int = 0, **hparams):
+    torch.manual_seed(seed)
+    return baselines.get(name, fake_task(token_dim), width=WIDTH, **hparams)
+
+
+ARCHS = baselines.names()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: small models run faster so, and the suite shares the CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_registry_lists_architectures_and_rejects_unknown_names():
+    for name in ("unet-heatmap", "unet-film", "unet-xattn", "unet-xattn-local", "composable",
+                 "conv-heatmap-rf5", "conv-heatmap-rf9"):
+        assert name in ARCHS
+        description = baselines.describe(name)
+        assert description and "\n" not in description
+    with pytest.raises(baselines.UnknownNameError, match="unet-heatmap"):
+        baselines.get("unet-heatmapp", fake_task())
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_contract(name):
+    model = build(name)
+    x, sigma, tokens, mask = scene_batch(model)
+
+    # Output shape and finiteness; declared attributes.
+    D = model(x, sigma, tokens, mask)
+    assert D.shape == x.shape and torch.isfinite(D).all()
+    assert model.conditioning in ("joint", "single")
+    assert model.locality_radius is None or model.locality_radius > 0
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+    # Moving a token moves the output.
+    moved = tokens.clone()
+    moved[:, 1, 0] += 0.1
+    assert (model(x, sigma, moved, mask) - D).abs().max() > 1e-5
+
+    # The unconditional model (no slot) and the zero-object scene (scene slot only) differ.
+    uncond = torch.zeros_like(mask)
+    zero_obj = uncond.clone()
+    zero_obj[:, 0] = True
+    assert (model(x, sigma, tokens, uncond) - model(x, sigma, tokens, zero_obj)).abs().max() > 1e-5
+
+    # A sample's output does not depend on the rest of the batch.
+    D0 = model(x[:1], sigma[:1], tokens[:1], mask[:1])
+    torch.testing.assert_close(D0, D[:1], atol=1e-5, rtol=1e-4)
+
+    # Features: (B, F), finite.
+    feats = model.features(x, sigma, tokens, mask)
+    assert feats.ndim == 2 and feats.shape[0] == x.shape[0] and torch.isfinite(feats).all()
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_seed_determinism_and_config_round_trip(name):
+    a, b = build(name, seed=3), build(name, seed=3)
+    x, sigma, tokens, mask = scene_batch(a)
+    assert torch.equal(a(x, sigma, tokens, mask), b(x, sigma, tokens, mask))
+    assert torch.equal(a(x, sigma, tokens, mask), a(x, sigma, tokens, mask))
+
+    # Rebuild from the config alone, load the weights: identical outputs and attributes.
+    config = a.config
+    assert config["name"] == name and config["hparams"]["width"] == WIDTH
+    torch.manual_seed(99)  # different init, overwritten by the state dict
+    c = baselines.get(config["name"], fake_task(), **config["hparams"])
+    c.load_state_dict(a.state_dict())
+    assert torch.equal(c(x, sigma, tokens, mask), a(x, sigma, tokens, mask))
+    assert (c.conditioning, c.locality_radius) == (a.conditioning, a.locality_radius)
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_color_tokens_attributes_change_output(name):
+    model = build(name, token_dim=10)
+    x, sigma, tokens, mask = scene_batch(model, token_dim=10)
+    recolored = tokens.clone()
+    recolored[:, 1, 2:] = recolored[:, 1, 2:].roll(1, dims=-1)
+    D = model(x, sigma, tokens, mask)
+    assert D.shape == x.shape
+    assert (model(x, sigma, recolored, mask) - D).abs().max() > 1e-5
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_torch_func_transforms_work_through_forward(name):
+    model = build(name).double()
+    x, sigma, tokens, mask = scene_batch(model, B=2)
+    x, sigma, tokens = x.double(), sigma.double(), tokens.double()
+
+    # Forward-mode derivative in the token coordinates agrees with central differences.
+    v = torch.zeros_like(tokens)
+    v[:, 1, :2] = torch.randn(x.shape[0], 2, generator=torch.Generator().manual_seed(5))
+    _, jvp = torch.func.jvp(lambda t: model(x, sigma, t, mask), (tokens,), (v,))
+    eps = 1e-5
+    fd = (model(x, sigma, tokens + eps * v, mask) - model(x, sigma, tokens - eps * v, mask))
+    fd = fd / (2 * eps)  # (B, 3, R, R)
+    assert fd.norm() > 0 and (jvp - fd).norm() < 1e-4 * fd.norm()
+
+    # vmap over single samples equals the batched forward; vjp in pixels is finite.
+    one = torch.func.vmap(lambda a, b, c, d: model(a[None], b[None], c[None], d[None])[0])
+    torch.testing.assert_close(one(x, sigma, tokens, mask), model(x, sigma, tokens, mask))
+    _, pull = torch.func.vjp(lambda x_: model(x_, sigma, tokens, mask), x)
+    assert torch.isfinite(pull(torch.ones_like(x))[0]).all()
+
+
+def edm_loss(model, x0, sigma, eps, tokens, mask, sigma_data=0.5):
+    """EDM loss (Karras et al. 2022, eq. 8) at given sigma and noise, inline for this test."""
+    weight = (sigma**2 + sigma_data**2) / (sigma * sigma_data) ** 2  # (B,)
+    D = model(x0 + sigma[:, None, None, None] * eps, sigma, tokens, mask)  # (B, 3, R, R)
+    return (weight[:, None, None, None] * (D - x0).square()).mean()
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_a_few_training_steps_lower_the_loss(name):
+    model = build(name)
+    _, _, tokens, mask = scene_batch(model, B=8, seed=1)
+    heat = render_heatmap(tokens, mask, R, bump_sigma=2 / R)[:, :1]  # (B, 1, R, R)
+    x0 = (heat.clamp(max=1) * 1.5 - 0.5).expand(-1, 3, -1, -1)  # objects on a grey background
+    g = torch.Generator().manual_seed(2)
+    sigma = torch.exp(torch.randn(8, generator=g) * 1.2 - 1.2)  # (B,) log-normal, EDM P_mean/P_std
+    eps = torch.randn(x0.shape, generator=g)  # (B, 3, R, R)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    with torch.no_grad():
+        before = edm_loss(model, x0, sigma, eps, tokens, mask).item()
+    for _ in range(15):
+        opt.zero_grad()
+        edm_loss(model, x0, sigma, eps, tokens, mask).backward()
+        opt.step()
+    with torch.no_grad():
+        after = edm_loss(model, x0, sigma, eps, tokens, mask).item()
+    assert after < 0.8 * before, (before, after)
+
+
+def test_heatmap_bumps_respect_mask_support_and_attributes():
+    tokens = torch.zeros(1, 3, 10)  # (1, 1+2, D): scene slot + 2 objects
+    tokens[0, 1, :2] = torch.tensor([0.27, 0.52])
+    tokens[0, 2, :2] = torch.tensor([0.75, 0.25])
+    tokens[0, 1, 2 + 3] = 1.0  # color 3
+    tokens[0, 2, 2 + 5] = 1.0  # color 5
+    mask = torch.tensor([[True, True, False]])
+    heat = render_heatmap(tokens, mask, R)  # (1, C, R, R)
+    assert heat.shape == (1, heatmap_channels(10), R, R)
+    # Only the kept object is drawn, peaking at its pixel, and zero beyond the stated support.
+    d = (pixel_centres(R) - tokens[0, 1, :2]).norm(dim=-1).reshape(R, R) * R  # (R, R) px
+    loc = heat[0, 0]
+    assert loc.flatten().argmax() == d.flatten().argmin()
+    assert (loc[d >= bump_support_px(R)] == 0).all() and (loc[d < bump_support_px(R)] > 0).all()
+    torch.testing.assert_close(heat[0, 1 + 3], loc)
+    assert heat[0, 1 + 5].abs().max() == 0
+    # Differentiable in the coordinates; no gradient to the masked slot.
+    xy = tokens.clone().requires_grad_(True)
+    weights = torch.rand(R, R, generator=torch.Generator().manual_seed(0))  # (R, R)
+    (render_heatmap(xy, mask, R)[0, 0] * weights).sum().backward()
+    assert xy.grad[0, 1, :2].abs().min() > 0 and xy.grad[0, 2].abs().max() == 0
+    # No object, or unconditional: empty maps.
+    assert render_heatmap(tokens, torch.zeros_like(mask), R).abs().max() == 0

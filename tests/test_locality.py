@@ -1,0 +1,404 @@
+"""bench.locality on denoisers of known structure: ranks and values derived from the construction.
+
+Fake task: R = 16, objects of radius r = 1.5 px, gap 1 px, so M_j is the disc of radius 2 px (pixel
+centres) and "two object radii" is 3 px. Analytic values used below:
+- 3x3 box filter, own pixel excluded: 4 neighbours at distance 1 and 4 at sqrt(2), equal mass, so
+  F(1) = 1/2 and r50 = 1 (= 2/3 radii); all mass within 3 px: frac = 1.
+- 7x7 box: 48 neighbours with equal mass; 24 lie within sqrt(8) (4 at 1, 4 at sqrt2, 4 at 2, 8 at
+  sqrt5, 4 at sqrt8), so r50 = sqrt(8); 28 lie within 3 px, so frac = 28/48.
+- Gaussian blur of std s (circular): g ~ G^2 is a Gaussian of variance s^2/2, so the radial mass is
+  F(r) = 1 - exp(-r^2/s^2); removing the own pixel (share 1/(pi s^2)) gives
+  F'(r) = (F(r) - e0)/(1 - e0), r50 = s sqrt(-ln(1 - (e0 + (1 - e0)/2))), frac = F'(3).
+- Local bump model (dD/dc_j supported in a disc of radius 1.9 px < 2 px = radius of M_j): L_j = 1,
+  cond_locality = 1 and cond_locality_ablation = 1.
+- Global mixer (every pixel gets the same function of the mean token): h_j is constant over pixels,
+  so L_j = a_j = |M_j|/R^2, cond_locality = 0, cond_locality_raw = mean a_j.
+- A model that ignores its tokens: every conditional value NaN, cond_sensitivity = 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench import locality
+
+R = 16
+RADIUS = 1.5
+GAP = 1.0
+
+
+@dataclass
+class FakeObject:
+    x: float
+    y: float
+    color: int
+    size: str = "small"
+
+
+@dataclass
+class FakeScene:
+    objects: list  # (x, y, color index)
+
+    @property
+    def k(self) -> int:
+        return len(self.objects)
+
+    @property
+    def labelled_objects(self) -> list[FakeObject]:
+        return [FakeObject(*o) for o in self.objects]
+
+
+class FakeTask:
+    """Discs of radius 1.5 px on grey, all objects labelled; tokens (x, y[, one-hot color])."""
+
+    def __init__(self, n_colors: int = 0, max_objects: int = 6):
+        self.name, self.resolution, self.max_objects = "fake", R, max_objects
+        self.n_colors = n_colors
+        self.token_dim = 2 + n_colors
+        self.min_gap = GAP / R
+        self.palette = np.array([[0.9, 0.2, 0.2], [0.2, 0.3, 0.9], [0.2, 0.8, 0.2]], np.float32)
+
+    def radius(self, size):
+        return RADIUS / R
+
+    def scenes(self, split, k, n, seed):
+        rng = np.random.default_rng([seed, k])
+        out = []
+        lo, hi = (RADIUS + 1) / R, 1 - (RADIUS + 1) / R
+        for _ in range(n):
+            objs = []
+            while len(objs) < k:
+                x, y = rng.uniform(lo, hi, 2)
+                if all(math.hypot(x - a, y - b) * R >= 2 * RADIUS + GAP + 0.2 for a, b, _ in objs):
+                    objs.append((float(x), float(y), int(rng.integers(max(self.n_colors, 1)))))
+            out.append(FakeScene(objs))
+        return out
+
+    def _dist(self, scenes):
+        centres = (np.arange(R) + 0.5)[None, :]
+        d = np.full((len(scenes), self.max_objects, R, R), np.inf)
+        for i, s in enumerate(scenes):
+            for j, (x, y, _) in enumerate(s.objects):
+                d[i, j] = np.hypot(centres - x * R, centres.T - y * R)
+        return d
+
+    def render(self, scenes):
+        img = np.full((len(scenes), 3, R, R), 0.5, np.float32)
+        d = self._dist(scenes)
+        for i, s in enumerate(scenes):
+            for j, (_, _, c) in enumerate(s.objects):
+                img[i][:, d[i, j] <= RADIUS] = self.palette[c][:, None]
+        return img
+
+    def conditioners(self, scenes):
+        tokens = np.zeros((len(scenes), 1 + self.max_objects, self.token_dim), np.float32)
+        mask = np.zeros((len(scenes), 1 + self.max_objects), bool)
+        mask[:, 0] = True
+        for i, s in enumerate(scenes):
+            for j, (x, y, c) in enumerate(s.objects):
+                tokens[i, 1 + j, :2] = x, y
+                if self.n_colors:
+                    tokens[i, 1 + j, 2 + c] = 1.0
+                mask[i, 1 + j] = True
+        return tokens, mask
+
+    def regions(self, scenes):
+        return self._dist(scenes) <= RADIUS + GAP / 2
+
+
+class Known(nn.Module):
+    """Base of the known-structure denoisers: EDM-like skip term plus a depthwise filter of x."""
+
+    conditioning = "joint"
+    locality_radius = None
+    config = {"name": "known", "hparams": {}}
+
+    def __init__(self, kernel: torch.Tensor | None, circular: bool = False):
+        super().__init__()
+        self.kernel = kernel
+        self.circular = circular
+
+    def spatial(self, x):
+        if self.kernel is None:
+            return torch.zeros_like(x)
+        w = self.kernel.expand(3, 1, *self.kernel.shape)  # (3, 1, s, s)
+        pad = self.kernel.shape[-1] // 2
+        if self.circular:
+            return F.conv2d(F.pad(x, (pad,) * 4, mode="circular"), w, groups=3)
+        return F.conv2d(x, w, padding=pad, groups=3)
+
+    def cond(self, x, tokens, mask):
+        return torch.zeros_like(x)
+
+    def forward(self, x, sigma, tokens, mask):
+        return 5.0 * x + self.spatial(x) + self.cond(x, tokens, mask)  # own pixel dominates
+
+
+def box(size: int) -> torch.Tensor:
+    return torch.full((size, size), 1.0 / size**2)
+
+
+def gaussian(s: float, size: int = 15) -> torch.Tensor:
+    u = torch.arange(size) - size // 2
+    g = torch.exp(-(u[:, None] ** 2 + u[None, :] ** 2) / (2 * s**2))
+    return g / g.sum()
+
+
+def centre_grid(tokens):
+    """Pixel-centre coordinates (1, 1, R, R) and token centres in pixels (B, K, 1, 1)."""
+    c = torch.arange(R, dtype=tokens.dtype) + 0.5
+    return (
+        c.view(1, 1, 1, R),
+        c.view(1, 1, R, 1),
+        tokens[:, 1:, 0, None, None] * R,
+        tokens[:, 1:, 1, None, None] * R,
+    )
+
+
+class LocalBump(Known):
+    """Channel 0 += sum_j bump(|q - c_j| / rho) (1 + color weight): tokens act only near c_j."""
+
+    def __init__(self, rho: float = 1.9, kernel=None):
+        super().__init__(box(3) if kernel is None else kernel)
+        self.rho = rho
+
+    def cond(self, x, tokens, mask):
+        cx, cy, tx, ty = centre_grid(tokens)
+        u2 = ((cx - tx) ** 2 + (cy - ty) ** 2) / self.rho**2  # (B, K, R, R)
+        bump = torch.where(u2 < 1, (1 - u2).clamp_min(0) ** 2, torch.zeros_like(u2))
+        amp = 1.0 + (tokens[:, 1:, 2:] * torch.arange(1, tokens.shape[-1] - 1)).sum(-1)  # (B, K)
+        field = (bump * (amp * mask[:, 1:])[..., None, None]).sum(1)  # (B, R, R)
+        return torch.stack([field, torch.zeros_like(field), torch.zeros_like(field)], 1)
+
+
+class GlobalMix(Known):
+    """Channel 1 += 2 mean_x + 3 mean_y (+ mean color) of the present tokens, at every pixel."""
+
+    def __init__(self):
+        super().__init__(box(3))
+
+    def cond(self, x, tokens, mask):
+        w = mask[:, 1:].to(tokens.dtype)  # (B, K)
+        mean = (tokens[:, 1:] * w[..., None]).sum(1) / w.sum(1, keepdim=True).clamp_min(1)  # (B, D)
+        coef = torch.tensor([2.0, 3.0] + [1.0] * (tokens.shape[-1] - 2))
+        value = (mean * coef).sum(-1)  # (B,)
+        field = value.view(-1, 1, 1).expand(-1, R, R)  # (B, R, R)
+        return torch.stack([torch.zeros_like(field), field, torch.zeros_like(field)], 1)
+
+
+class Mixed(LocalBump):
+    """Local bump plus a weaker global mixer on another channel: strictly between the two."""
+
+    def cond(self, x, tokens, mask):
+        return super().cond(x, tokens, mask) + 0.05 * GlobalMix.cond(self, x, tokens, mask)
+
+
+class SingleComposed(LocalBump):
+    """A "single" model: local given one object token, global given several (never in sampling)."""
+
+    conditioning = "single"
+
+    def cond(self, x, tokens, mask):
+        several = (mask[:, 1:].sum(1) > 1).view(-1, 1, 1, 1)
+        return torch.where(
+            several, GlobalMix.cond(self, x, tokens, mask), super().cond(x, tokens, mask)
+        )
+
+
+SIGMAS = (0.1, 2.0)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the machine is shared; more threads only oversubscribe it
+    yield
+    torch.set_num_threads(threads)
+
+
+def run(model, task=None, n=3, **kw):
+    torch.manual_seed(0)
+    return locality.measure(model, task or FakeTask(), sigmas=SIGMAS, n=n, **kw)
+
+
+@pytest.fixture(scope="module")
+def results():
+    return {
+        "box3": run(Known(box(3))),
+        "box7": run(Known(box(7))),
+        "blur": run(Known(gaussian(4.0), circular=True)),
+        "local": run(LocalBump()),
+        "wide": run(LocalBump(rho=5.0)),
+        "mixed": run(Mixed()),
+        "global": run(GlobalMix()),
+    }
+
+
+def test_result_layout(results):
+    res = results["local"]
+    assert set(res) == {"id", "ood"}
+    for split in res.values():
+        assert set(split) == set(locality.METRICS) - {"cond_locality_attr"}
+        for value in split.values():
+            assert set(value["per_sigma"]) == set(SIGMAS)
+            assert value["mean"] == pytest.approx(np.nanmean(list(value["per_sigma"].values())))
+
+
+def test_box_filters_match_lattice_counts(results):
+    for split in ("id", "ood"):
+        box3, box7 = results["box3"][split], results["box7"][split]
+        assert box3["spatial_r50"]["mean"] == pytest.approx(1.0, abs=1e-6)
+        assert box3["spatial_r50_radii"]["mean"] == pytest.approx(1.0 / RADIUS, abs=1e-6)
+        assert box3["spatial_frac"]["mean"] == pytest.approx(1.0, abs=1e-6)
+        assert box7["spatial_r50"]["mean"] == pytest.approx(math.sqrt(8), abs=1e-6)
+        assert box7["spatial_frac"]["mean"] == pytest.approx(28 / 48, abs=1e-6)
+
+
+def test_gaussian_blur_matches_continuum():
+    s = 2.5
+    e0 = 1 / (math.pi * s**2)  # own pixel's share of sum G^2 (continuum approximation)
+    r50 = s * math.sqrt(-math.log(1 - (e0 + (1 - e0) / 2)))
+    frac = (1 - math.exp(-((2 * RADIUS) ** 2) / s**2) - e0) / (1 - e0)
+    res = run(Known(gaussian(s), circular=True))["id"]
+    assert res["spatial_r50"]["mean"] == pytest.approx(r50, rel=0.06)
+    assert res["spatial_frac"]["mean"] == pytest.approx(frac, abs=0.04)
+
+
+def test_spatial_ranking(results):
+    order = ["box3", "box7", "blur"]
+    r50 = [results[m]["ood"]["spatial_r50"]["mean"] for m in order]
+    frac = [results[m]["ood"]["spatial_frac"]["mean"] for m in order]
+    assert r50 == sorted(r50) and frac == sorted(frac, reverse=True)
+
+
+def test_local_model_is_local(results):
+    for split in ("id", "ood"):
+        res = results["local"][split]
+        assert res["cond_locality"]["mean"] == pytest.approx(1.0, abs=1e-6)
+        assert res["cond_locality_raw"]["mean"] == pytest.approx(1.0, abs=1e-6)
+        assert res["cond_locality_ablation"]["mean"] == pytest.approx(1.0, abs=1e-6)
+        assert res["cond_sensitivity"]["mean"] > 10 * locality.SENSITIVITY_FLOOR
+
+
+def test_global_mixer_is_at_chance(results):
+    task = FakeTask()
+    for split, ks in (("id", (1, 2, 3)), ("ood", (4, 5, 6))):
+        res = results["global"][split]
+        assert res["cond_locality"]["mean"] == pytest.approx(0.0, abs=1e-5)
+        assert res["cond_locality_ablation"]["mean"] == pytest.approx(0.0, abs=1e-5)
+        # Raw L_j = a_j = |M_j| / R^2, averaged over the same scenes (1 per k).
+        a = [
+            task.regions(task.scenes("test", k, 1, locality._seed(0, k, 0)))[:, :k].mean((-1, -2))
+            for k in ks
+        ]
+        assert res["cond_locality_raw"]["mean"] == pytest.approx(
+            np.concatenate([v.ravel() for v in a]).mean(), rel=1e-4
+        )
+
+
+def test_conditional_ranking(results):
+    vals = [
+        results[m]["ood"]["cond_locality"]["mean"] for m in ("local", "wide", "mixed", "global")
+    ]
+    assert vals[0] > vals[1] > vals[3] and vals[0] > vals[2] > vals[3]
+
+
+def test_ignoring_model_is_nan_not_local(results):
+    for name in ("box3", "box7", "blur"):
+        for split in ("id", "ood"):
+            res = results[name][split]
+            for m in ("cond_locality", "cond_locality_raw", "cond_locality_ablation"):
+                assert math.isnan(res[m]["mean"]), (name, split, m)
+            assert res["cond_sensitivity"]["mean"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_composed_model_is_measured_through_its_composition():
+    res = run(SingleComposed(), n=3)["ood"]
+    assert res["cond_locality"]["mean"] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_attribute_locality():
+    task = FakeTask(n_colors=2)
+    local = run(LocalBump(), task, n=3)["ood"]
+    mixer = run(GlobalMix(), task, n=3)["ood"]
+    assert local["cond_locality_attr"]["mean"] == pytest.approx(1.0, abs=1e-6)
+    assert mixer["cond_locality_attr"]["mean"] == pytest.approx(0.0, abs=1e-5)
+
+
+def test_same_draw_and_deterministic():
+    a = run(Mixed(), n=3)
+    b = run(Mixed(), n=3)
+    assert a == b
+    x1 = locality.prepare(FakeTask(), "ood", 3, seed=1)
+    x2 = locality.prepare(FakeTask(), "ood", 3, seed=1)
+    assert all(
+        torch.equal(p.eps, q.eps) and np.array_equal(p.pixels, q.pixels)
+        for p, q in zip(x1, x2, strict=True)
+    )
+
+
+def test_pixels_half_on_objects_and_away_from_border():
+    task = FakeTask()
+    for batch in locality.prepare(task, "id", 6, seed=3, pixels_per_scene=4):
+        margin = 2 * RADIUS
+        centres = batch.pixels + 0.5  # (B, m, 2)
+        assert (np.minimum(centres, R - centres) >= margin - 1e-9).all()
+        for b in range(len(batch.scenes)):
+            on = [
+                any(
+                    math.hypot(c[1] - x * R, c[0] - y * R) <= RADIUS + 1e-9
+                    for x, y, _ in batch.scenes[b].objects
+                )
+                for c in centres[b]
+            ]
+            outside = [not batch.regions[b][:, r, c].any() for r, c in batch.pixels[b]]
+            assert sum(on) == 2 and sum(outside) == 2
+
+
+def test_ood_capped_and_bad_input():
+    res = run(LocalBump(), FakeTask(max_objects=3), n=3)
+    assert math.isnan(res["ood"]["cond_locality"]["mean"])
+    assert res["id"]["cond_locality"]["mean"] == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(ValueError, match="sigmas"):
+        locality.measure(LocalBump(), FakeTask(), sigmas=(0.0,))
+    with pytest.raises(ValueError, match="split"):
+        locality.split_lengths(FakeTask(), "train")
+
+
+def test_pictures_are_png(tmp_path):
+    from bench.pictures import save_locality_pictures
+
+    paths = save_locality_pictures(LocalBump(), FakeTask(), tmp_path / "pics")
+    assert [p.name for p in paths] == ["spatial.png", "conditional.png"]
+    for p in paths:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 2000
+
+
+def test_cli_on_a_saved_checkpoint(tmp_path):
+    from click.testing import CliRunner
+
+    from bench import checkpoint
+    from bench.cli import main
+    from bench.spec import RunSpec
+    from bench.train import build
+
+    spec = RunSpec("length", "conv-heatmap-rf5", 0, "smoke")
+    _, model = build(spec)
+    path = checkpoint.save(tmp_path / "model.pt", model, spec)
+    result = CliRunner().invoke(main, ["locality", str(path), "--n", "2", "--out",
+                                       str(tmp_path / "loc")])
+    assert result.exit_code == 0, result.output
+    assert "cond_locality" in result.output and "spatial_r50" in result.output
+    assert {p.name for p in (tmp_path / "loc").iterdir()} == {"spatial.png", "conditional.png",
+                                                              "locality.json"}
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    result = CliRunner().invoke(main, ["locality", str(bad)])
+    assert result.exit_code == 2 and "not a compbench checkpoint" in result.output

@@ -1,0 +1,114 @@
+"""Reports built from a results directory the tests make, with known numbers."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pandas as pd
+import pytest
+from conftest import SYNTHETIC, UNDER_TRAINED
+from scipy import stats as st
+
+from leaderboard.report import build_report
+
+
+@pytest.fixture(scope="module")
+def report(synthetic_results):
+    paths = build_report(synthetic_results)
+    return {
+        "paths": paths,
+        "runs": pd.read_csv(paths["runs.csv"]),
+        "board": pd.read_csv(paths["leaderboard.csv"]),
+        "json": json.loads(paths["report.json"].read_text()),
+        "html": paths["leaderboard.html"].read_text(),
+    }
+
+
+def wilson(s: int, n: int, z: float = st.norm.ppf(0.975)) -> tuple[float, float]:
+    """Wilson score interval, written out (Wilson 1927)."""
+    p = s / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def test_runs_csv_has_one_row_per_run(report):
+    runs = report["runs"]
+    assert len(runs) == len(SYNTHETIC) + 1
+    assert (runs["status"] == "failed").sum() == 1
+    row = runs[(runs.task == "length") & (runs.arch == "conv-heatmap-rf5")
+               & (runs.seed == 0)].iloc[0]
+    assert row["ood_acc"] == pytest.approx(0.9) and row["acc_k5"] == pytest.approx(0.9)
+    lo, hi = wilson(9, 10)
+    assert (row["acc_k5_lo"], row["acc_k5_hi"]) == pytest.approx((lo, hi), abs=1e-9)
+    assert row["cond_locality"] == pytest.approx(0.9) and row["cond_locality_id"] == 0.9
+    assert row["cond_locality_s0.05"] == pytest.approx(0.9) and row["spatial_r50_id_s10"] == 2.0
+    for col in ("n_found_k3", "n_missing_k3", "n_extra_k3", "all_present_rate", "exact_rate",
+                "cond_locality_ablation", "cond_sensitivity", "spatial_frac", "train_seconds",
+                "steps", "n_params", "run_id", "task_version", "git_commit", "git_dirty",
+                "packages"):
+        assert col in runs.columns, col
+    color = runs[runs.task == "color"].iloc[0]
+    assert color["color_acc"] == 0.9 and color["heldout_pair_acc"] == 0.5
+    assert color["seen_pair_acc"] == 0.8 and color["feature_entanglement"] == 0.2
+
+
+def test_leaderboard_ranks_and_intervals(report):
+    board = report["board"]
+    assert len(board) == len({(t, a) for t, a, _ in SYNTHETIC} | {("length", "unet-heatmap")})
+    length = board[board.task == "length"].set_index("arch")
+    assert length.loc["conv-heatmap-rf5", "rank"] == 1
+    assert length.loc["unet-xattn-local", "rank"] == 2
+    assert length.loc["unet-xattn", "rank"] == 3
+    assert length.loc[UNDER_TRAINED[1], "under_trained"]
+    assert pd.isna(length.loc[UNDER_TRAINED[1], "rank"])
+    assert length.loc["unet-heatmap", "n_seeds"] == 0
+    assert length.loc["unet-heatmap", "n_failed"] == 1
+    half = st.t.ppf(0.975, 1) * st.tstd([0.9, 0.8]) / math.sqrt(2)
+    row = length.loc["conv-heatmap-rf5"]
+    assert row["ood_acc"] == pytest.approx(0.85)
+    assert (row["ood_acc_lo"], row["ood_acc_hi"]) == pytest.approx((0.85 - half, 0.85 + half))
+    assert row["ood_acc_seeds"] == "0.9;0.8"
+
+
+def test_report_json_correlation_and_intervention(report):
+    rep = report["json"]
+    corr = rep["correlation"]
+    assert corr["rho"] == pytest.approx(1.0)  # ood_acc == cond_locality on every counted run
+    assert corr["n"] == sum(1 for (t, a, _), (i, _o, _c) in SYNTHETIC.items()
+                            if t in ("length", "length-single") and i >= 0.8)
+    assert rep["counts"] == {"runs": len(SYNTHETIC) + 2, "ok": len(SYNTHETIC), "failed": 1,
+                             "corrupt": 1}
+    pairs = {p["task"]: p for p in rep["intervention"]}
+    assert pairs["length"]["global"] == "unet-xattn"
+    assert pairs["length"]["ood_acc_gain"] == pytest.approx(0.65 - 0.25)
+    assert pairs["length-single"]["ood_acc_gain"] == pytest.approx(0.4 - 0.05)
+    assert sorted(map(tuple, rep["provenance"]["git"])) == [("abc", False), ("abc123", True)]
+
+
+def test_html_is_self_contained(report):
+    text = report["html"]
+    assert len(re.findall(r'<tr class="lb-row', text)) == len(report["board"])
+    assert 'id="primary-rho"' in text and "deadbeef0000" in text
+    srcs = re.findall(r'src="([^"]*)"', text)
+    assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert "http://" not in text and "https://" not in text
+
+
+def test_report_of_only_failed_runs(tmp_path):
+    from conftest import fake_metrics
+
+    from bench.spec import RunSpec
+    from bench.store import RunResult, Store
+
+    spec = RunSpec(task="length", arch="unet-heatmap", seed=0, profile="smoke")
+    Store(tmp_path).write(RunResult(spec=spec, run_id=spec.run_id, metrics=fake_metrics(
+        spec, id_acc=0, ood_acc=0, cond_locality=0, status="failed")))
+    paths = build_report(tmp_path)
+    board = pd.read_csv(paths["leaderboard.csv"])
+    assert len(board) == 1 and board.loc[0, "n_failed"] == 1 and pd.isna(board.loc[0, "rank"])
+    rep = json.loads(paths["report.json"].read_text())
+    assert rep["correlation"]["rho"] is None and rep["counts"]["failed"] == 1
+    assert 'id="primary-rho"' in paths["leaderboard.html"].read_text()

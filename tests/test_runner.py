@@ -1,0 +1,193 @@
+"""Suites, executors (serial with retries, Ray once), the driver, and the pipeline's summaries."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from conftest import SHRINK_OVERRIDES
+
+import baselines
+import tasks
+from bench import executors, pipeline, suites
+from bench.spec import RunSpec
+from bench.store import RunResult, Store
+
+
+def test_suites_are_listed_and_described():
+    assert suites.names() == ["full", "quick", "smoke"]
+    assert all(suites.describe(name) for name in suites.names())
+    with pytest.raises(KeyError, match="known: full, quick, smoke"):
+        suites.plan("quik")
+
+
+def test_quick_suite_tests_the_claims():
+    specs = suites.plan("quick")
+    assert {s.profile for s in specs} == {"quick"}
+    assert {s.task for s in specs} == {"length", "length-single", "color"}
+    correlated = [s for s in specs if s.task in ("length", "length-single")]
+    assert len(correlated) >= 9
+    single = {s.arch for s in specs if s.task == "length-single"}
+    assert {"unet-xattn", "unet-xattn-local"} <= single
+    assert set(s.arch for s in specs) <= set(baselines.names())
+    assert len({s.run_id for s in specs}) == len(specs)
+
+
+def test_full_suite_is_every_baseline_every_task_three_seeds():
+    specs = suites.plan("full")
+    expected = {(t, a, s) for t in tasks.names() for a in baselines.names() for s in range(3)}
+    assert {(s.task, s.arch, s.seed) for s in specs} == expected
+    assert len(specs) == len(expected)
+
+
+def test_plan_overrides_tasks_archs_seeds_profile():
+    specs = suites.plan("quick", tasks=["color"], archs=["dit", "dit"], seeds=2, profile="smoke")
+    assert [(s.task, s.arch, s.seed, s.profile) for s in specs] == [
+        ("color", "dit", 0, "smoke"), ("color", "dit", 1, "smoke")]
+    with pytest.raises(ValueError, match="seeds must be >= 1"):
+        suites.plan("smoke", seeds=0)
+
+
+def _spec(arch="conv-heatmap-rf5", seed=0):
+    return RunSpec(task="length", arch=arch, seed=seed, profile="smoke")
+
+
+def _ok_result(spec, **_):
+    metrics = {"run_id": spec.run_id, "status": "ok", "error": None,
+               "accuracy": {"id_acc": 1.0, "ood_acc": 0.25}, "timings": {"total": 0.5}}
+    return RunResult(spec=spec, run_id=spec.run_id, metrics=metrics)
+
+
+def test_serial_retries_then_succeeds():
+    calls = []
+
+    def flaky(spec, **kwargs):
+        calls.append(spec)
+        if len(calls) == 1:
+            raise pipeline.RunFailed("training diverged: loss nan at step 3")
+        return _ok_result(spec)
+
+    (result,) = list(executors.SerialExecutor(retries=2, execute=flaky).run([_spec()]))
+    assert result.status == "ok" and result.metrics["attempts"] == 2 and len(calls) == 2
+
+
+def test_serial_gives_up_after_retries_with_a_failed_row():
+    def broken(spec, **kwargs):
+        raise ValueError(f"boom {spec.arch}")
+
+    results = list(executors.SerialExecutor(retries=1, execute=broken).run(
+        [_spec("conv-heatmap-rf5"), _spec("unet-heatmap")]))
+    assert [r.status for r in results] == ["failed", "failed"]
+    assert [r.error for r in results] == ["ValueError: boom conv-heatmap-rf5",
+                                          "ValueError: boom unet-heatmap"]
+    assert all(r.metrics["attempts"] == 2 for r in results)
+    assert "Traceback" in results[0].metrics["traceback"]
+
+
+def test_drive_writes_each_result_and_force_redoes(tmp_path):
+    store = Store(tmp_path)
+    specs = [_spec("conv-heatmap-rf5"), _spec("unet-heatmap")]
+    lines = []
+    seen = []
+
+    def execute(spec, **kwargs):
+        seen.append(spec.arch)
+        if spec.arch == "unet-heatmap":
+            # The result of "a" is on disk before "b" runs: an interrupt here would keep it.
+            assert store.check(specs[0].run_id).state == "complete"
+        return _ok_result(spec)
+
+    ex = executors.SerialExecutor(execute=execute)
+    summary = executors.drive(specs, store, ex, echo=lines.append)
+    assert summary.ok == [s.run_id for s in specs] and seen == ["conv-heatmap-rf5", "unet-heatmap"]
+    assert "2/2" in lines[-1] and "ETA" in lines[-1] and "ood 0.25" in lines[-1]
+    assert executors.todo(specs, store) == []  # resume: nothing left
+    assert executors.todo(specs, store, force=True) == specs
+    (store.run_dir(specs[1].run_id) / "metrics.json").unlink()
+    lines.clear()
+    assert executors.todo(specs, store, echo=lines.append) == [specs[1]]
+    assert "corrupt" in lines[0] and specs[1].run_id in lines[0]
+
+
+def test_interrupt_keeps_finished_runs(tmp_path):
+    store = Store(tmp_path)
+    specs = [_spec("conv-heatmap-rf5"), _spec("unet-heatmap")]
+
+    def execute(spec, **kwargs):
+        if spec.arch == "unet-heatmap":
+            raise KeyboardInterrupt  # Ctrl-C while the second run trains
+        return _ok_result(spec)
+
+    with pytest.raises(KeyboardInterrupt):
+        executors.drive(specs, store, executors.SerialExecutor(execute=execute),
+                        echo=lambda line: None)
+    assert store.check(specs[0].run_id).state == "complete"
+    assert executors.todo(specs, store, echo=lambda line: None) == [specs[1]]
+
+
+def test_accuracy_summary_windows():
+    per_k = {k: {"acc": a, "n": 4} for k, a in enumerate([1, 1.0, 0.5, 0.0, 0.25, 0.5, 0.75, 0])}
+    acc = pipeline.accuracy_summary(per_k)
+    assert acc["id_acc"] == pytest.approx(0.5) and acc["ood_acc"] == pytest.approx(0.5)
+    assert list(acc["per_k"]) == [str(k) for k in range(8)]
+
+
+def test_unreachable_address_fails_in_seconds():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the socket is
+    t0 = time.perf_counter()
+    with pytest.raises(executors.ExecutorError, match=f"127.0.0.1:{port}"):
+        executors.check_reachable(f"127.0.0.1:{port}")
+    assert time.perf_counter() - t0 < executors.REACH_TIMEOUT_S + 1
+    with pytest.raises(executors.ExecutorError, match="not host:port"):
+        executors.check_reachable("nohostport")
+
+
+@pytest.mark.ray
+def test_ray_executor_runs_a_real_run(ray_session, tmp_path):
+    gpu = executors.RayExecutor(gpus_per_run=1)
+    if ray_session.cluster_resources().get("GPU", 0) == 0:
+        with pytest.raises(executors.ExecutorError, match="GPU"):
+            gpu.start()
+        assert ray_session.is_initialized()  # the fixture's Ray is not ours to stop
+    spec = RunSpec(task="length", arch="conv-heatmap-rf5", seed=0, profile="smoke",
+                   overrides=SHRINK_OVERRIDES)
+    store = Store(tmp_path)
+    ex = executors.RayExecutor(cpus_per_run=1, retries=0)
+    ex.start()
+    summary = executors.drive([spec], store, ex, echo=lambda line: None)
+    assert summary.ok == [spec.run_id], summary.failed
+    assert store.check(spec.run_id).state == "complete"
+    m = store.read_metrics(spec.run_id)
+    assert m["attempts"] == 1 and m["provenance"]["threads"] == 1
+    assert set(m["files"]) >= {"checkpoint.pt", "samples.npz", "samples.png", "spec.json"}
+
+
+@pytest.mark.ray
+def test_ray_retries_a_dead_worker(ray_session, tmp_path):
+    flag = tmp_path / "died-once"
+
+    def dies_once(spec, **kwargs):  # a local function: Ray ships it by value
+        import os
+
+        from bench.store import RunResult
+
+        if not flag.exists():
+            flag.write_text("x")
+            os._exit(1)  # the worker process dies mid-run
+        metrics = {"run_id": "r", "status": "ok", "error": None,
+                   "accuracy": {"id_acc": 1.0, "ood_acc": 1.0}, "timings": {"total": 0.1}}
+        return RunResult(spec=spec, run_id="r", metrics=metrics)
+
+    ex = executors.RayExecutor(retries=1, execute=dies_once)
+    ex.start()
+    (result,) = list(ex.run([_spec()]))
+    assert result.status == "ok" and result.metrics["attempts"] == 2
+    flag.unlink()
+    ex = executors.RayExecutor(retries=0, execute=dies_once)
+    ex.start()
+    (result,) = list(ex.run([_spec()]))
+    assert result.status == "failed" and result.metrics["attempts"] == 1
+    assert "Worker" in result.error or "died" in result.error, result.error
