@@ -8,7 +8,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.heatmap import BUMP_SIGMA, bump_support_px, heatmap_channels, render_heatmap
+from baselines.heatmap import (
+    BUMP_SIGMA,
+    bump_support_px,
+    check_bump_sigma,
+    heatmap_channels,
+    render_heatmap,
+)
 from baselines.layers import NoiseEmbedding, make_norm
 from baselines.precond import EDMPrecond
 from baselines.registry import register
@@ -47,6 +53,7 @@ class LocalConvNet(nn.Module):
         n3 = (rf - 1) // 2
         if rf % 2 == 0 or not 1 <= n3 <= self.N_BLOCKS:
             raise ValueError(f"rf must be odd in 3..{2 * self.N_BLOCKS + 1}, got {rf!r}")
+        check_bump_sigma(bump_sigma)
         self.resolution, self.bump_sigma, self.rf = resolution, bump_sigma, rf
         c = int(width * self.CHANNEL_MULT)
         self.embed = NoiseEmbedding(2 * width)

@@ -16,6 +16,12 @@ def heatmap_channels(token_dim: int) -> int:
     return 1 + (token_dim - 2)
 
 
+def check_bump_sigma(bump_sigma: float) -> None:
+    """Bump scales are positive and below half the image width."""
+    if not 0 < bump_sigma < 0.5:
+        raise ValueError(f"bump_sigma must be in (0, 0.5) image widths, got {bump_sigma!r}")
+
+
 def bump_support_px(resolution: int, bump_sigma: float = BUMP_SIGMA) -> float:
     """Radius in pixels beyond which a bump is exactly zero."""
     return BUMP_SUPPORT * bump_sigma * resolution

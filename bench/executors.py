@@ -7,7 +7,6 @@ driver (`drive`) writes every result as it arrives, so an interrupt loses no fin
 
 from __future__ import annotations
 
-import os
 import socket
 import sys
 import time
@@ -277,8 +276,3 @@ def drive(specs: list, store: Store, executor,
     finally:
         executor.shutdown()
     return summary
-
-
-def default_num_cpus() -> int:
-    """CPUs an embedded Ray gets by default: every core of this machine."""
-    return os.cpu_count() or 1

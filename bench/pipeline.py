@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import plugins, provenance
-from bench.store import RunResult
+from bench.store import RunResult, sha256
 
 ID_LENGTHS = (1, 2, 3)  # DESIGN.md: id_acc = mean accuracy over k in {1, 2, 3}
 OOD_LENGTHS = (4, 5, 6)  # ood_acc over k in {4, 5, 6}, a fixed window across resolutions
@@ -94,9 +94,9 @@ def sample_grid_png(images: np.ndarray, ks: np.ndarray, success: np.ndarray) -> 
             frame = (40, 160, 40) if success[i] else (210, 30, 30)
             grid[y:y + cell, x:x + cell] = frame
             grid[y + pad:y + pad + R, x + pad:x + pad + R] = images[i].transpose(1, 2, 0)
-    scale = 0.9 / 16 * max(1, 32 // R)
-    fig, ax = plt.subplots(figsize=(GRID_COLUMNS * cell * scale / 6 + 0.6,
-                                    len(lengths) * cell * scale / 6 + 0.3), dpi=100)
+    inches = max(cell, 48) / 100  # a cell is drawn at >= 48 px
+    fig, ax = plt.subplots(figsize=(GRID_COLUMNS * inches + 0.6, len(lengths) * inches + 0.3),
+                           dpi=100)
     ax.imshow(grid, interpolation="nearest")
     ax.set_yticks([r * cell + cell / 2 for r in range(len(lengths))],
                   [f"k={k}" for k in lengths])
@@ -121,7 +121,7 @@ def failed_result(spec, error: str, attempts: int) -> RunResult:
     try:
         resolved, run_id = spec.resolve(), spec.run_id
     except Exception:
-        resolved, run_id = None, f"unresolved-{abs(hash(spec.to_json())):x}"[:24]
+        resolved, run_id = None, "unresolved-" + sha256(spec.to_json().encode())[:12]
     metrics = {"run_id": run_id, "status": "failed", "error": error, "attempts": attempts,
                "spec": _spec_dict(spec), "resolved": resolved, "task": None, "arch": None,
                "accuracy": None, "locality": None, "entanglement": None, "train": None,

@@ -11,7 +11,9 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import inspect
+import os
 import re
+import sys
 
 GROUPS = {"compbench.baselines": "baselines", "compbench.tasks": "tasks"}
 _PLUGIN_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -40,6 +42,8 @@ def _load(path: str):
     if not is_plugin_path(path):
         raise PluginError(f"plugin {path!r} must look like package.module:factory")
     module_name, attr = path.split(":")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m`: the user's modules in the cwd import
     try:
         module = importlib.import_module(module_name)
     except Exception as err:

@@ -75,10 +75,12 @@ class RunResult:
 
     @property
     def status(self) -> str:
+        """"ok" or "failed"."""
         return self.metrics["status"]
 
     @property
     def error(self) -> str | None:
+        """Why the run failed (None when it did not)."""
         return self.metrics.get("error")
 
 
@@ -113,6 +115,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; results are meant to be shared
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -214,6 +217,23 @@ class Store:
         sealed = seal(result.metrics, files)
         atomic_write(d / METRICS, (json.dumps(sealed, indent=1, sort_keys=True) + "\n").encode())
         return sealed
+
+    def write_drive_log(self, record: dict) -> Path:
+        """One `compbench run` invocation's record (counts, seconds per phase) in <out>/drives/."""
+        name = f"{record.get('started', 'drive')}-{os.getpid()}".replace(":", "")
+        path = self.out / "drives" / f"{name}.json"
+        atomic_write(path, (json.dumps(jsonable(record), indent=1, sort_keys=True) + "\n").encode())
+        return path
+
+    def drive_logs(self) -> list[dict]:
+        """Every readable drive record, oldest first."""
+        logs = []
+        for path in sorted((self.out / "drives").glob("*.json")):
+            try:
+                logs.append(json.loads(path.read_text()))
+            except (OSError, ValueError):
+                continue
+        return logs
 
     def iter_metrics(self) -> Iterator[tuple[str, RunState, dict | None]]:
         """(run_id, state, metrics or None) of every run directory."""

@@ -41,9 +41,10 @@ def build(spec: RunSpec, device: torch.device | str = "cpu"):
     import tasks
 
     task = tasks.get(spec.task, **spec.task_options())
-    torch.manual_seed(derived_seed(spec.seed, 0))
-    model = baselines.get(spec.arch, task, **spec.arch_hparams()).to(device)
-    return task, model
+    with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG as it was
+        torch.manual_seed(derived_seed(spec.seed, 0))
+        model = baselines.get(spec.arch, task, **spec.arch_hparams())
+    return task, model.to(device)
 
 
 def training_set(task, n: int, seed: int):

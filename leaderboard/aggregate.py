@@ -15,7 +15,7 @@ LOCALITY_METRICS = ("cond_locality", "cond_locality_raw", "cond_locality_ablatio
                     "cond_sensitivity", "spatial_r50", "spatial_frac", "cond_locality_attr")
 COLOR_METRICS = ("color_acc", "heldout_pair_acc", "seen_pair_acc", "feature_entanglement",
                  "feature_entanglement_random")
-KEY = ["task", "arch"]
+KEY = ["task", "arch", "variant"]  # variant: profile (+ overrides); seeds average within a key
 
 
 def load(out_dir) -> tuple[list[dict], list[tuple[str, str]]]:
@@ -57,9 +57,11 @@ def run_row(m: dict) -> dict:
     spec, prov = m.get("spec") or {}, m.get("provenance") or {}
     git = prov.get("git") or {}
     resolved = m.get("resolved") or {}
+    overrides = ",".join(f"{k}={v}" for k, v in spec.get("overrides") or [])
     row = {"task": spec.get("task"), "arch": spec.get("arch"), "seed": spec.get("seed"),
-           "profile": spec.get("profile"), "status": m.get("status"), "error": m.get("error"),
-           "attempts": m.get("attempts")}
+           "profile": spec.get("profile"),
+           "variant": spec.get("profile", "") + (f"+{overrides}" if overrides else ""),
+           "status": m.get("status"), "error": m.get("error"), "attempts": m.get("attempts")}
     acc = m.get("accuracy")
     if acc:
         row["id_acc"], row["ood_acc"] = acc.get("id_acc"), acc.get("ood_acc")
@@ -108,8 +110,8 @@ def run_row(m: dict) -> dict:
 def runs_table(records: list[dict]) -> pd.DataFrame:
     """runs.csv: one row per run, sorted by task, arch, seed."""
     if not records:
-        return pd.DataFrame(columns=["task", "arch", "seed", "profile", "status", "id_acc",
-                                     "ood_acc", "run_id"])
+        return pd.DataFrame(columns=["task", "arch", "seed", "profile", "variant", "status",
+                                     "id_acc", "ood_acc", "run_id"])
     df = pd.DataFrame([run_row(m) for m in records])
     for col in ("id_acc", "ood_acc"):  # present even when no run finished
         if col not in df:
@@ -132,9 +134,9 @@ def leaderboard_table(runs: pd.DataFrame) -> pd.DataFrame:
     """leaderboard.csv: per task x arch, mean and 95 % t-interval over seeds, seed values, rank."""
     rows = []
     metrics = leaderboard_metrics(runs) if len(runs) else []
-    for (task, arch), group in runs.groupby(KEY, sort=True):
+    for (task, arch, variant), group in runs.groupby(KEY, sort=True):
         ok = group[group["status"] == "ok"].sort_values("seed")
-        row = {"task": task, "arch": arch, "n_seeds": int(len(ok)),
+        row = {"task": task, "arch": arch, "variant": variant, "n_seeds": int(len(ok)),
                "n_failed": int((group["status"] != "ok").sum()),
                "seeds": ";".join(str(s) for s in ok["seed"])}
         for col in metrics:
@@ -151,31 +153,32 @@ def leaderboard_table(runs: pd.DataFrame) -> pd.DataFrame:
         rows.append(row)
     board = pd.DataFrame(rows)
     if board.empty:
-        return pd.DataFrame(columns=["task", "arch", "n_seeds", "n_failed", "rank",
+        return pd.DataFrame(columns=["task", "arch", "variant", "n_seeds", "n_failed", "rank",
                                      "under_trained"])
     id_acc = board["id_acc"] if "id_acc" in board else pd.Series(np.nan, index=board.index)
     board["under_trained"] = ~(id_acc >= UNDER_TRAINED_ID_ACC)
     board["rank"] = np.nan
-    for _, group in board.groupby("task"):
+    for _, group in board.groupby(["task", "variant"]):
         ranked = group[~group["under_trained"] & group["ood_acc"].notna()]
         order = ranked["ood_acc"].rank(ascending=False, method="min")
         board.loc[order.index, "rank"] = order
     board["rank"] = board["rank"].astype("Int64")
-    first = ["task", "arch", "rank", "under_trained", "n_seeds", "n_failed", "seeds"]
+    first = ["task", "arch", "variant", "rank", "under_trained", "n_seeds", "n_failed", "seeds"]
     board = board[first + [c for c in board.columns if c not in first]]
-    return board.sort_values(["task", "rank", "arch"], na_position="last",
+    return board.sort_values(["task", "variant", "rank", "arch"], na_position="last",
                              kind="stable").reset_index(drop=True)
 
 
 def intervention_pairs(board: pd.DataFrame) -> list[dict]:
-    """Each `X-local` architecture beside its global twin `X`, per task, from leaderboard rows."""
+    """Each `X-local` architecture beside its global twin `X`, per task and variant."""
     pairs = []
-    rows = {(r["task"], r["arch"]): r for r in board.to_dict("records")}
-    for (task, arch), local in sorted(rows.items()):
-        if not arch.endswith("-local") or (task, arch[: -len("-local")]) not in rows:
+    rows = {(r["task"], r["variant"], r["arch"]): r for r in board.to_dict("records")}
+    for (task, variant, arch), local in sorted(rows.items()):
+        twin = (task, variant, arch[: -len("-local")])
+        if not arch.endswith("-local") or twin not in rows:
             continue
-        glob = rows[(task, arch[: -len("-local")])]
-        entry = {"task": task, "local": arch, "global": glob["arch"]}
+        glob = rows[twin]
+        entry = {"task": task, "variant": variant, "local": arch, "global": glob["arch"]}
         for col in ("id_acc", "ood_acc", "cond_locality"):
             entry[f"{col}_local"], entry[f"{col}_global"] = local.get(col), glob.get(col)
         if entry["ood_acc_local"] is not None and entry["ood_acc_global"] is not None:

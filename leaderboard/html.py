@@ -73,11 +73,15 @@ def leaderboard_tables(board: pd.DataFrame) -> str:
     """One table per task: a row per arch, ranked rows first, under-trained rows flagged."""
     parts = []
     for task, group in board.groupby("task", sort=True):
+        variants = group["variant"].nunique() > 1  # a column only where profiles are mixed
         cols = [(c, label) for c, label in TABLE_COLUMNS
                 if c in group and group[c].notna().any()]
         head = "".join(f"<th>{esc(label)}</th>" for _, label in cols)
-        parts.append(f'<h3>{esc(task)}</h3><table class="leaderboard" data-task="{esc(task)}">'
-                     f"<thead><tr><th>rank</th><th>arch</th><th>seeds</th>{head}</tr></thead><tbody>")
+        variant_head = "<th>variant</th>" if variants else ""
+        profiles = ", ".join(esc(v) for v in group["variant"].unique())
+        parts.append(f'<h3>{esc(task)} <small>({profiles})</small></h3>'
+                     f'<table class="leaderboard" data-task="{esc(task)}"><thead><tr><th>rank</th>'
+                     f"<th>arch</th>{variant_head}<th>seeds</th>{head}</tr></thead><tbody>")
         for row in group.to_dict("records"):
             under = bool(row.get("under_trained"))
             rank = row.get("rank")
@@ -86,10 +90,12 @@ def leaderboard_tables(board: pd.DataFrame) -> str:
             if not row.get("n_seeds"):
                 note = ' <span class="failed">(failed)</span>'
             cells = "".join(_cell(row, c) for c, _ in cols)
+            variant_cell = f"<td>{esc(row['variant'])}</td>" if variants else ""
             parts.append(f'<tr class="lb-row{" under-trained" if under else ""}" '
-                         f'data-task="{esc(task)}" data-arch="{esc(row["arch"])}">'
+                         f'data-task="{esc(task)}" data-arch="{esc(row["arch"])}" '
+                         f'data-variant="{esc(row["variant"])}">'
                          f"<td>{rank_text}</td><td class=\"name\">{esc(row['arch'])}{note}</td>"
-                         f"<td>{row.get('n_seeds', 0)}</td>{cells}</tr>")
+                         f"{variant_cell}<td>{row.get('n_seeds', 0)}</td>{cells}</tr>")
         parts.append("</tbody></table>")
     return "\n".join(parts)
 

@@ -29,6 +29,13 @@ def _placeholder(text: str) -> bytes:
     return _png(fig)
 
 
+def _labelled(data: pd.DataFrame) -> pd.DataFrame:
+    """Arch labels carry the variant (profile + overrides) where several are mixed."""
+    if "variant" in data and data["variant"].nunique() > 1:
+        data = data.assign(arch=data["arch"] + " (" + data["variant"] + ")")
+    return data
+
+
 def locality_scatter(runs: pd.DataFrame, x: str = "cond_locality", y: str = "ood_acc") -> bytes:
     """`x` vs `y`, a point per finished, not under-trained run: arch color, task marker."""
     data = runs[(runs["status"] == "ok")] if "status" in runs else runs
@@ -36,7 +43,7 @@ def locality_scatter(runs: pd.DataFrame, x: str = "cond_locality", y: str = "ood
         data = data[data["id_acc"] >= MIN_ID_ACC]
     if x not in data or y not in data:
         return _placeholder(f"no runs with {x} and {y}")
-    data = data[np.isfinite(data[x].astype(float)) & np.isfinite(data[y].astype(float))]
+    data = _labelled(data[np.isfinite(data[x].astype(float)) & np.isfinite(data[y].astype(float))])
     if data.empty:
         return _placeholder(f"no runs with finite {x} and {y}")
     sns.set_theme(style="whitegrid")
@@ -53,7 +60,7 @@ def locality_scatter(runs: pd.DataFrame, x: str = "cond_locality", y: str = "ood
 
 def accuracy_vs_k(runs: pd.DataFrame, task: str, train_lengths=(1, 3)) -> bytes:
     """Accuracy per test length k per arch (mean over seeds, 95 % band), train range shaded."""
-    data = runs[(runs["task"] == task) & (runs["status"] == "ok")]
+    data = _labelled(runs[(runs["task"] == task) & (runs["status"] == "ok")])
     cols = sorted((c for c in data.columns if c.startswith("acc_k") and c[5:].isdigit()),
                   key=lambda c: int(c[5:]))
     if data.empty or not cols:

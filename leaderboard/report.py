@@ -56,14 +56,24 @@ def provenance_summary(records: list[dict], out_dir) -> dict:
             "hardware": hardware, "packages": packages}
 
 
+def timing_summary(records: list[dict], drives: list[dict]) -> dict:
+    """Seconds per run stage summed over finished runs, and every `compbench run` invocation."""
+    stages: dict[str, float] = {}
+    for m in records:
+        for stage, value in (m.get("timings") or {}).items():
+            if m.get("status") == "ok" and isinstance(value, int | float):
+                stages[stage] = stages.get(stage, 0.0) + float(value)
+    return {"run_stage_seconds": stages, "drives": drives}
+
+
 def _images(store: Store, runs: pd.DataFrame) -> tuple[list, list]:
     """(sample grids, locality pictures) of the lowest-seed finished run of every task x arch."""
     samples, pictures = [], []
     ok = runs[runs["status"] == "ok"] if len(runs) else runs
-    for (task, arch), group in ok.groupby(["task", "arch"], sort=True):
+    for (task, arch, variant), group in ok.groupby(["task", "arch", "variant"], sort=True):
         row = group.sort_values("seed").iloc[0]
         d = store.run_dir(row["run_id"])
-        label = f"{task} / {arch} (seed {row['seed']})"
+        label = f"{task} / {arch} ({variant}, seed {row['seed']})"
         if (d / "samples.png").is_file():
             samples.append((label, (d / "samples.png").read_bytes()))
         for path in sorted((d / "pictures").glob("*.png"))[:MAX_PICTURES_PER_RUN]:
@@ -91,6 +101,7 @@ def build_report(out_dir) -> dict[str, Path]:
         "runs": jsonable(runs.astype(object).where(runs.notna(), None).to_dict("records")),
         "corrupt": [{"run_id": r, "reason": why} for r, why in corrupt],
         "provenance": provenance_summary(records, out),
+        "timing": timing_summary(records, store.drive_logs()),
     }
     curves = {}
     for task in sorted(ok["task"].unique()) if len(ok) else []:

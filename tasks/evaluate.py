@@ -1,8 +1,8 @@
 """Exact evaluator: reads only the pixels of an image and judges it against the scene's labels.
 
 Per image: background = per-channel median; a pixel belongs to something when its color deviates
-from the background by more than `DETECT` (L2 over RGB); 8-connected blobs with too few pixels or
-too little summed deviation are noise and ignored. Each other blob gets a color (the palette color
+from the background by more than `DETECT` (L2 over RGB); 4-connected blobs with too few pixels or
+too little summed deviation are noise. Each other blob gets a color (the palette color
 whose reference deviation points the closest way, by angle) and an opacity (its peak deviation
 over that color's reference peak), and is an *object* when its size, shape, color and opacity are
 those of one full-opacity object; else it is *faint* (e.g. half opacity), *merged* (too large, or
@@ -31,10 +31,10 @@ NOISE_AREA = 0.3  # blobs below this share of the smallest object's area are noi
 NOISE_MASS = 0.2  # and so are blobs below this share of its summed deviation
 MIN_AREA, MAX_AREA = 0.5, 1.45  # shares of the smallest / largest object's area
 MERGED_AREA = 1.5  # an elongated blob is merged objects if it has this share of the smallest area
-MIN_OPACITY, MAX_OPACITY = 0.58, 1.4  # projection on the color's strongest reference (half
-# opacity gives <= 0.55, a mildly blurred object >= 0.6)
+MIN_OPACITY, MAX_OPACITY = 0.58, 1.4  # peak deviation over the color's strongest reference peak
+# (half opacity gives <= 0.5; mild blur keeps >= 0.6)
 MAX_SIN = 0.3  # sine of the angle between a blob's color deviation and its color's reference
-_EIGHT = np.ones((3, 3), dtype=bool)
+_FOUR = ndimage.generate_binary_structure(2, 1)  # 4-connectivity: min-gap objects stay apart
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Blob:
     area: float  # pixels
     elongation: float  # ratio of the principal second moments
     color: str  # nearest palette color
-    opacity: float  # projection of its color deviation on that color's reference deviation
+    opacity: float  # peak deviation over that color's strongest reference peak
     kind: str  # "object", "faint", "merged" or "odd"
 
     def where(self) -> str:
@@ -77,7 +77,7 @@ def measure_blobs(image: np.ndarray):
     bg = np.median(image.reshape(3, -1), axis=1)  # (3,)
     diff = image - bg[:, None, None]  # (3, R, R)
     dev = np.sqrt((diff * diff).sum(axis=0))  # (R, R)
-    labels, count = ndimage.label(dev > DETECT, structure=_EIGHT)
+    labels, count = ndimage.label(dev > DETECT, structure=_FOUR)
     if count == 0:
         return bg, None
     flat = labels.ravel()

@@ -34,6 +34,31 @@ def deliberately_failing(task, **hparams):
 '''
 
 
+def _snapshot(load: bool = False) -> list:
+    """The names in the architecture and task registries now (those imported, unless `load`)."""
+    if load:
+        import baselines  # noqa: F401
+        import tasks  # noqa: F401
+    return [(getattr(sys.modules[m], attr), set(getattr(sys.modules[m], attr).names()))
+            for m, attr in (("baselines", "REGISTRY"), ("tasks", "TASKS")) if m in sys.modules]
+
+
+def _restore(snapshot: list) -> None:
+    """Remove every name registered since `snapshot` (the Registry has no public removal)."""
+    for registry, before in snapshot:
+        for name in set(registry.names()) - before:
+            registry._factories.pop(name)
+            registry._descriptions.pop(name)
+
+
+@pytest.fixture(autouse=True)
+def _forget_plugins():
+    """Plugin archs / tasks a test registers are removed after it, so no other test sees them."""
+    snapshot = _snapshot()
+    yield
+    _restore(snapshot)
+
+
 @pytest.fixture(scope="session")
 def ray_session():
     """The only place Ray starts in the tests: a 2-CPU local instance for the whole session."""
@@ -69,8 +94,10 @@ def smoke_run(tmp_path_factory, plugin_dir):
     from bench.cli import main
 
     out = tmp_path_factory.mktemp("smoke") / "results"
+    snapshot = _snapshot(load=True)
     result = CliRunner().invoke(main, smoke_args(out, "--retries", "1",
                                                  archs=(*SMOKE_ARCHS, FAIL_PLUGIN)))
+    _restore(snapshot)
     return out, result
 
 
@@ -186,3 +213,11 @@ def synthetic_results(tmp_path_factory):
     (store.runs / "deadbeef0000").mkdir()  # half-written: no metrics.json
     (store.runs / "deadbeef0000" / "spec.json").write_text("{}")
     return out
+
+
+@pytest.fixture(scope="session")
+def synthetic_report(synthetic_results):
+    """build_report of the synthetic results directory, once: {file name: path}."""
+    from leaderboard.report import build_report
+
+    return build_report(synthetic_results)

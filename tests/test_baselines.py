@@ -62,6 +62,20 @@ def test_registry_lists_architectures_and_rejects_unknown_names():
         assert description and "\n" not in description
     with pytest.raises(baselines.UnknownNameError, match="unet-heatmap"):
         baselines.get("unet-heatmapp", fake_task())
+    with pytest.raises(ValueError, match="width must be a positive multiple of 8, got 12"):
+        baselines.get("unet-heatmap", fake_task(), width=12)
+    with pytest.raises(ValueError, match="radius must be in"):
+        baselines.get("unet-xattn-local", fake_task(), radius=1.5)
+    with pytest.raises(ValueError, match="resolution must be a multiple of 4"):
+        baselines.get("conv-heatmap-rf5", fake_task(resolution=18))
+
+
+@pytest.mark.parametrize("token_dim", [2, 10])
+def test_parameter_counts_within_a_factor_of_two_at_width_32(token_dim):
+    task = fake_task(token_dim)
+    counts = {n: sum(p.numel() for p in baselines.get(n, task, width=32).parameters()
+                     if p.requires_grad) for n in ARCHS}
+    assert max(counts.values()) <= 2 * min(counts.values()), counts
 
 
 @pytest.mark.parametrize("name", ARCHS)

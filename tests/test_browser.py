@@ -10,8 +10,6 @@ import subprocess
 import pandas as pd
 import pytest
 
-from leaderboard.report import build_report
-
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -28,8 +26,8 @@ def dump_dom(html_path, profile_dir) -> str:
 
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
-def test_leaderboard_renders_in_chromium(synthetic_results, tmp_path):
-    paths = build_report(synthetic_results)
+def test_leaderboard_renders_in_chromium(synthetic_report, tmp_path):
+    paths = synthetic_report
     dom = dump_dom(paths["leaderboard.html"], tmp_path / "profile")
     board = pd.read_csv(paths["leaderboard.csv"])
     # One rendered table row per task x arch, in the table of its task.

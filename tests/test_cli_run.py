@@ -49,6 +49,10 @@ def test_smoke_suite_with_a_failing_plugin(smoke_run):
         assert (out / name).is_file()
     report = json.loads((out / "report.json").read_text())
     assert report["counts"] == {"runs": 3, "ok": 2, "failed": 1, "corrupt": 0}
+    drive = Store(out).drive_logs()[0]  # this invocation's record, for the time breakdown
+    assert (drive["planned"], drive["ran"], drive["failed"]) == (3, 3, [runs[FAIL_PLUGIN]])
+    assert set(drive["seconds"]) == {"plan", "executor_start", "runs", "total"}
+    assert report["timing"]["run_stage_seconds"]["train"] > 0
 
 
 def _mark(out, run_id):

@@ -200,6 +200,25 @@ class Mixed(LocalBump):
         return super().cond(x, tokens, mask) + 0.05 * GlobalMix.cond(self, x, tokens, mask)
 
 
+class HalfLocal(Known):
+    """Channel 0 = A R x_j on M_j (a region-sized plate that moves with nothing but c_j's value),
+    channel 1 = the global mixer: h_j = A^2 R^2 on M_j plus 13 / k^2 everywhere, so
+    L_j = |M_j| (A^2 R^2 + 13/k^2) / (|M_j| A^2 R^2 + R^2 13/k^2)."""
+
+    A = 0.2
+
+    def __init__(self):
+        super().__init__(box(3))
+
+    def cond(self, x, tokens, mask):
+        cx, cy, tx, ty = centre_grid(tokens)
+        disc = (cx - tx) ** 2 + (cy - ty) ** 2 <= (RADIUS + GAP / 2) ** 2  # (B, K, R, R), M_j
+        inside = disc & mask[:, 1:, None, None]
+        plate = (inside * tokens[:, 1:, 0, None, None] * R * self.A).sum(1)  # (B, R, R)
+        mixed = GlobalMix.cond(self, x, tokens, mask)[:, 1]  # (B, R, R)
+        return torch.stack([plate, mixed, torch.zeros_like(plate)], 1)
+
+
 class SingleComposed(LocalBump):
     """A "single" model: local given one object token, global given several (never in sampling)."""
 
@@ -301,6 +320,20 @@ def test_global_mixer_is_at_chance(results):
         assert res["cond_locality_raw"]["mean"] == pytest.approx(
             np.concatenate([v.ravel() for v in a]).mean(), rel=1e-4
         )
+
+
+def test_half_local_model_matches_its_construction():
+    task = FakeTask()
+    expected = []
+    for k in (4, 5, 6):  # n = 3: one OOD scene per k, the scenes measure() draws
+        area = task.regions(task.scenes("test", k, 1, locality._seed(0, k, 0)))[0, :k].sum((-1, -2))
+        g = 13 / k**2
+        L = area * (HalfLocal.A**2 * R**2 + g) / (area * HalfLocal.A**2 * R**2 + R**2 * g)
+        a = area / R**2
+        expected += list((L - a) / (1 - a))
+    res = run(HalfLocal())["ood"]
+    assert 0.2 < np.mean(expected) < 0.8  # a genuinely intermediate case
+    assert res["cond_locality"]["mean"] == pytest.approx(np.mean(expected), abs=1e-5)
 
 
 def test_conditional_ranking(results):

@@ -15,8 +15,8 @@ from leaderboard.report import build_report
 
 
 @pytest.fixture(scope="module")
-def report(synthetic_results):
-    paths = build_report(synthetic_results)
+def report(synthetic_report):
+    paths = synthetic_report
     return {
         "paths": paths,
         "runs": pd.read_csv(paths["runs.csv"]),
@@ -112,3 +112,29 @@ def test_report_of_only_failed_runs(tmp_path):
     rep = json.loads(paths["report.json"].read_text())
     assert rep["correlation"]["rho"] is None and rep["counts"]["failed"] == 1
     assert 'id="primary-rho"' in paths["leaderboard.html"].read_text()
+
+
+def test_leaderboard_never_imports_baselines():
+    import subprocess
+    import sys
+
+    code = ("import sys, leaderboard.report, leaderboard.aggregate, leaderboard.plots; "
+            "sys.exit('baselines' in sys.modules or 'torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_profiles_are_not_averaged_together(tmp_path):
+    from conftest import fake_metrics
+
+    from bench.spec import RunSpec
+    from bench.store import RunResult, Store
+
+    for profile, ood in (("smoke", 0.2), ("quick", 0.9)):
+        spec = RunSpec(task="length", arch="unet-heatmap", seed=0, profile=profile)
+        Store(tmp_path).write(RunResult(spec=spec, run_id=spec.run_id, metrics=fake_metrics(
+            spec, id_acc=1.0, ood_acc=ood, cond_locality=ood)))
+    board = pd.read_csv(build_report(tmp_path)["leaderboard.csv"]).set_index("variant")
+    assert sorted(board.index) == ["quick", "smoke"]
+    assert board.loc["quick", "ood_acc"] == pytest.approx(0.9)
+    assert board.loc["smoke", "ood_acc"] == pytest.approx(0.2)
+    assert (board["rank"] == 1).all() and (board["n_seeds"] == 1).all()

@@ -126,6 +126,25 @@ def test_interrupt_keeps_finished_runs(tmp_path):
     assert executors.todo(specs, store, echo=lambda line: None) == [specs[1]]
 
 
+def test_entry_point_plugins_register(plugin_dir):
+    from bench import plugins
+
+    info = plugin_dir / "cbtest_ep-0.1.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: cbtest-ep\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(
+        "[compbench.baselines]\ncbtest-arch = cbtest_plugins:deliberately_failing\n")
+    assert plugins.load_entry_points() == ["cbtest-arch"]
+    assert "cbtest-arch" in baselines.names()
+    assert baselines.describe("cbtest-arch").startswith("A real denoiser whose forward")
+    (info / "entry_points.txt").write_text("[compbench.tasks]\nbroken = no_such_mod_q:x\n")
+    with pytest.raises(plugins.PluginError, match="entry point 'broken'"):
+        plugins.load_entry_points()
+    import shutil
+
+    shutil.rmtree(info)
+
+
 def test_accuracy_summary_windows():
     per_k = {k: {"acc": a, "n": 4} for k, a in enumerate([1, 1.0, 0.5, 0.0, 0.25, 0.5, 0.75, 0])}
     acc = pipeline.accuracy_summary(per_k)

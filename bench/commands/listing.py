@@ -9,6 +9,9 @@ CHOICES = ("tasks", "archs", "suites")
 
 def entries(what: str) -> list[tuple[str, str]]:
     """(name, one-line description) of every registered task, architecture or suite."""
+    from bench.plugins import load_entry_points
+
+    load_entry_points()
     if what == "tasks":
         import tasks
 

@@ -1,4 +1,4 @@
-"""`compbench perf`: benchmarks of the harness on the current machine (speed targets live here, not in tests)."""
+"""`compbench perf`: speed benchmarks on this machine (speed targets live here, not in tests)."""
 
 import click
 
@@ -94,7 +94,7 @@ def locality_(profile, task, archs, n, train_steps, json_out) -> None:
 @click.option("--k", "ks", multiple=True, type=int, help="Objects per scene (default: 3 and max).")
 @click.option("--n", default=2000, show_default=True, type=click.IntRange(1))
 def data_(task, resolution, ks, n) -> None:
-    """Scenes/s of sampling + rendering + conditioners on one core (target >= 2000 at 32 px)."""
+    """Scenes/s of sampling + rendering + conditioners in one process (target >= 2000 at 32 px)."""
     import tasks
     from tasks.audit import data_speed
 
@@ -102,7 +102,7 @@ def data_(task, resolution, ks, n) -> None:
         t = tasks.get(task, resolution=resolution)
         for k in ks or (3, t.max_objects):
             r = data_speed(t, k=k, n=n, split="train")
-            click.echo(f"{task} {resolution} px k={k}: {r['scenes_per_s']:.0f} scenes/s "
-                       f"({n} scenes in {r['seconds']:.2f} s, best of 3)")
+            click.echo(f"{task} {resolution} px k={k}: {r['scenes_per_s']:.0f} scenes/s wall, "
+                       f"{r['scenes_per_cpu_s']:.0f} per CPU-second ({n} scenes, best of 3)")
     except (tasks.UnknownNameError, ValueError) as err:
         raise click.BadParameter(str(err)) from err

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -98,6 +100,9 @@ def run_benchmark(*, suite: str = "quick", tasks_: tuple[str, ...] = (),
     from bench import executors, plugins
     from bench.store import IncompatibleResultsError, Store
 
+    t0 = time.perf_counter()
+    started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    seconds: dict[str, float] = {}
     specs = plan_runs(suite, tasks_, archs, seeds, profile, overrides)
     store = Store(out)
     try:
@@ -117,17 +122,21 @@ def run_benchmark(*, suite: str = "quick", tasks_: tuple[str, ...] = (),
     pending = executors.todo(specs, store, force=force, echo=_echo, summary=summary)
     _echo(f"{len(specs)} runs planned, {len(summary.skipped)} already done, {len(pending)} to run "
           f"-> {Path(out).resolve()}")
+    seconds["plan"] = time.perf_counter() - t0
     if pending:
         plugin_archs = tuple(a for a in dict.fromkeys(s.arch for s in specs)
                              if plugins.is_plugin_path(a))
         ex = make_executor(executor, ray_address=ray_address, num_cpus=num_cpus,
                            cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, retries=retries,
                            plugin_archs=plugin_archs)
+        t = time.perf_counter()
         try:
             ex.start()
         except executors.ExecutorError as err:
             hint = "--gpus-per-run" if "GPU" in str(err) else "--ray-address"
             raise click.BadParameter(str(err), param_hint=hint) from None
+        seconds["executor_start"] = time.perf_counter() - t
+        t = time.perf_counter()
         try:
             done = executors.drive(pending, store, ex, echo=_echo)
         except KeyboardInterrupt:
@@ -135,6 +144,14 @@ def run_benchmark(*, suite: str = "quick", tasks_: tuple[str, ...] = (),
                   "to resume")
             return 130
         summary.ok, summary.failed = done.ok, done.failed
+        seconds["runs"] = time.perf_counter() - t
+    store.write_drive_log({
+        "started": started, "suite": suite, "executor": executor, "ray_address": ray_address,
+        "num_cpus": num_cpus, "cpus_per_run": cpus_per_run, "gpus_per_run": gpus_per_run,
+        "planned": len(specs), "skipped": len(summary.skipped), "ran": len(pending),
+        "ok": summary.ok, "failed": [run_id for run_id, _ in summary.failed],
+        "seconds": {**seconds, "total": time.perf_counter() - t0},
+    })
 
     from leaderboard.report import build_report
 
