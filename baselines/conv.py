@@ -18,7 +18,7 @@ from baselines.heatmap import (
 from baselines.layers import NoiseEmbedding, make_norm
 from baselines.precond import EDMPrecond
 from baselines.registry import register
-from baselines.unet import check_resolution
+from baselines.unet import check_resolution, level_channels
 
 
 class LocalBlock(nn.Module):
@@ -33,6 +33,7 @@ class LocalBlock(nn.Module):
         self.mix = nn.Conv2d(channels, channels, 1)
 
     def forward(self, h: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        """h (B, C, R, R) modulated by emb (B, E), same shape."""
         r = self.conv(F.silu(self.norm1(h)))  # (B, C, R, R)
         scale, shift = self.modulation(emb)[:, :, None, None].chunk(2, dim=1)  # (B, C, 1, 1) x2
         r = self.mix(F.silu(self.norm2(r) * (1 + scale) + shift))  # (B, C, R, R)
@@ -54,6 +55,7 @@ class LocalConvNet(nn.Module):
         if rf % 2 == 0 or not 1 <= n3 <= self.N_BLOCKS:
             raise ValueError(f"rf must be odd in 3..{2 * self.N_BLOCKS + 1}, got {rf!r}")
         check_bump_sigma(bump_sigma)
+        level_channels(width)  # the UNets' rule for width: a positive multiple of 8
         self.resolution, self.bump_sigma, self.rf = resolution, bump_sigma, rf
         c = int(width * self.CHANNEL_MULT)
         self.embed = NoiseEmbedding(2 * width)
@@ -77,9 +79,11 @@ class LocalConvNet(nn.Module):
         return h
 
     def forward(self, x, c_noise, tokens, mask):
+        """Raw output F (B, 3, R, R) from c_in x, c_noise (B,), tokens and mask."""
         return self.conv_out(F.silu(self.norm_out(self._run(x, c_noise, tokens, mask))))
 
     def features(self, x, c_noise, tokens, mask):
+        """Pooled activations (B, F) for the feature-space probe."""
         return self._run(x, c_noise, tokens, mask).mean(dim=(2, 3))  # (B, C)
 
 

@@ -118,9 +118,9 @@ class DiTBackbone(nn.Module):
     With `local=True` the attention masks described in the module docstring apply.
     """
 
-    def __init__(self, resolution: int, token_dim: int, *, width: int = 32, depth: int = 3,
+    def __init__(self, resolution: int, token_dim: int, *, width: int = 32, depth: int = 4,
                  heads: int = 2, mlp_ratio: int = 2, local: bool = False,
-                 locality_radius: float | None = None, window: float = 1.5,
+                 locality_radius: float | None = None, window: float = 1.0,
                  gate_init: float = 0.1):
         super().__init__()
         if token_dim < 2:
@@ -277,9 +277,9 @@ def _build(name: str, task, local: bool, hparams: dict) -> EDMPrecond:
     unknown = sorted(set(hparams) - set(valid))
     if unknown:
         raise ValueError(f"unknown hparams {unknown} for {name!r}; valid: {', '.join(valid)}")
-    resolved = {"width": 32, "depth": 3, "heads": 2, "mlp_ratio": 2, "gate_init": 0.1}
+    resolved = {"width": 32, "depth": 4, "heads": 2, "mlp_ratio": 2, "gate_init": 0.1}
     if local:
-        resolved.update(radius=0.3, window=1.5)
+        resolved.update(radius=0.3, window=1.0)
     resolved.update(hparams)
     kwargs = {k: resolved[k] for k in _HPARAMS}
     if local:

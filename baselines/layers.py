@@ -49,6 +49,7 @@ class PixelNorm(nn.LayerNorm):
     """Layer norm over channels at each pixel separately (no spatial statistics: keeps locality)."""
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """Normalise h (B, C, H, W) over C at every pixel."""
         return super().forward(h.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)  # (B, C, H, W)
 
 
@@ -80,6 +81,7 @@ class ResBlock(nn.Module):
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
     def forward(self, h: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        """h (B, C_in, H, W) modulated by emb (B, E) -> (B, C_out, H, W)."""
         r = self.conv1(F.silu(self.norm1(h)))  # (B, C_out, H, W)
         scale, shift = self.modulation(emb)[:, :, None, None].chunk(2, dim=1)  # (B, C_out, 1, 1) x2
         r = self.norm2(r) * (1 + scale) + shift
@@ -97,6 +99,7 @@ class TokenEncoder(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(n_in, dim), nn.SiLU(), nn.Linear(dim, dim))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Embeddings (B, K, E) of tokens (B, K, D)."""
         xy = tokens[..., :2]  # (B, K, 2)
         feats = torch.cat([xy, fourier_features(xy, self.n_freq), tokens[..., 2:]], dim=-1)
         return self.mlp(feats)  # (B, K, E)

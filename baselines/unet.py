@@ -16,7 +16,6 @@ from baselines.layers import (
     TokenAttention,
     TokenEncoder,
     coordinate_freqs,
-    fourier_features,
     make_norm,
     pixel_centres,
 )
@@ -71,9 +70,12 @@ class UNetTrunk(nn.Module):
     def _attend(layer, h, cond):
         return h if layer is None else layer(h, *cond)
 
-    def forward(self, h: torch.Tensor, emb: torch.Tensor, cond=None):
-        """Features (B, c0, R, R) and bottleneck (B, c2, R/4, R/4) of input h (B, C_in, R, R)."""
+    def forward(self, h: torch.Tensor, emb: torch.Tensor, cond=None, extra=None):
+        """Features (B, c0, R, R) and bottleneck (B, c2, R/4, R/4) of input h (B, C_in, R, R);
+        `extra` (B, c0, R, R), if given, is added after the input convolution."""
         e0 = self.conv_in(h)  # (B, c0, R, R)
+        if extra is not None:
+            e0 = e0 + extra
         e1 = self.enc1(F.avg_pool2d(e0, 2), emb)  # (B, c1, R/2, R/2)
         m = self._attend(self.attn2, self.enc2(F.avg_pool2d(e1, 2), emb), cond)  # (B, c2, R/4, R/4)
         d1 = self.dec1(e1 + F.interpolate(self.up2(m), scale_factor=2.0), emb)  # (B, c1, R/2, R/2)
@@ -91,6 +93,7 @@ class OutputHead(nn.Module):
         self.conv = nn.Conv2d(channels, 3, 3, padding=1)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """Image-channel output (B, 3, R, R) of features h (B, C, R, R)."""
         return self.conv(F.silu(self.norm(h)))  # (B, 3, R, R)
 
 
@@ -110,9 +113,11 @@ class HeatmapUNet(nn.Module):
         return self.trunk(torch.cat([x, heat], dim=1), self.embed(c_noise, mask))
 
     def forward(self, x, c_noise, tokens, mask):
+        """Raw output F (B, 3, R, R) from c_in x, c_noise (B,), tokens and mask."""
         return self.head(self._run(x, c_noise, tokens, mask)[0])  # (B, 3, R, R)
 
     def features(self, x, c_noise, tokens, mask):
+        """Pooled activations (B, F) for the feature-space probe."""
         return self._run(x, c_noise, tokens, mask)[1].mean(dim=(2, 3))  # (B, c2)
 
 
@@ -125,38 +130,64 @@ class DeepSetsEncoder(nn.Module):
         self.rho = nn.Sequential(nn.SiLU(), nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, dim))
 
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Global vector (B, E) of the kept object tokens (slots 1..)."""
         phi = self.phi(tokens[:, 1:])  # (B, K, E)
         keep = mask[:, 1:, None].to(phi.dtype)  # (B, K, 1)
         return self.rho((phi * keep).sum(dim=1))  # (B, E)
 
 
+def plane_wave_frequencies() -> torch.Tensor:
+    """(F, 2) integer 2D frequencies (a, b) in cycles per image width, |a|, |b| <= 4, one per +-pair
+    (F = 40; the shortest period, a quarter of the width, is 4 px at 16 px)."""
+    n = 4
+    pairs = [(a, b) for a in range(n + 1) for b in range(-n, n + 1) if a > 0 or b > 0]
+    return torch.tensor(pairs, dtype=torch.float32)
+
+
 class FiLMUNet(nn.Module):
     """UNet modulated in every block by a DeepSets vector of Fourier-embedded tokens (global).
 
-    The input carries Fourier features of the pixel coordinates, so channel-wise modulation can
-    select places; with `conditioning="single"` the same network conditions on one token at a time.
+    Every block gets scale-shift from rho(sum_j phi(c_j)); the input gets plane waves of the pixel
+    position, P(p) = [cos 2 pi w.p, sin 2 pi w.p], FiLM-modulated by gamma = W sum_j P(t_j): a
+    channel-wise product through which one linear layer can express any band-limited kernel
+    sum_j k(p - t_j), so a global vector can still say where objects go. With
+    `conditioning="single"` the same network conditions on one token at a time.
     """
 
     def __init__(self, resolution: int, token_dim: int, width: int):
         super().__init__()
         self.resolution = resolution
-        self.n_freq = coordinate_freqs(resolution)
+        self.register_buffer("freqs", plane_wave_frequencies(), persistent=False)
+        n_wave = 2 * self.freqs.shape[0]
         self.embed = NoiseEmbedding(2 * width)
         self.tokens = DeepSetsEncoder(token_dim, 2 * width, resolution)
-        self.trunk = UNetTrunk(3 + 4 * self.n_freq, width, 2 * width)
+        self.gamma = nn.Linear(n_wave, n_wave)
+        self.trunk = UNetTrunk(3, width, 2 * width)
+        self.wave_in = nn.Conv2d(2 * n_wave, self.trunk.channels[0], 1)
         self.head = OutputHead(self.trunk.channels[0])
+
+    def plane_waves(self, xy: torch.Tensor) -> torch.Tensor:
+        """(..., 2) positions -> (..., 2F) [cos, sin] of 2 pi w . xy."""
+        phase = 2 * math.pi * xy @ self.freqs.to(xy.dtype).T  # (..., F)
+        return torch.cat([phase.cos(), phase.sin()], dim=-1)
 
     def _run(self, x, c_noise, tokens, mask):
         B, R = x.shape[0], self.resolution
-        pos = fourier_features(pixel_centres(R, x.device, x.dtype), self.n_freq)  # (R*R, 4 n_freq)
-        pos = pos.T.reshape(1, -1, R, R).expand(B, -1, -1, -1)  # (B, 4 n_freq, R, R)
+        keep = mask[:, 1:, None].to(x.dtype)  # (B, K, 1)
+        wave_sum = (self.plane_waves(tokens[:, 1:, :2]) * keep).sum(dim=1)  # (B, 2F)
+        gamma = self.gamma(wave_sum)  # (B, 2F)
+        pos = self.plane_waves(pixel_centres(R, x.device, x.dtype))  # (R*R, 2F)
+        pos = pos.T.reshape(1, -1, R, R)  # (1, 2F, R, R)
+        waves = torch.cat([gamma[:, :, None, None] * pos, pos.expand(B, -1, -1, -1)], dim=1)
         emb = self.embed(c_noise, mask) + self.tokens(tokens, mask)  # (B, E)
-        return self.trunk(torch.cat([x, pos], dim=1), emb)
+        return self.trunk(x, emb, extra=self.wave_in(waves))  # waves: (B, 4F, R, R)
 
     def forward(self, x, c_noise, tokens, mask):
+        """Raw output F (B, 3, R, R) from c_in x, c_noise (B,), tokens and mask."""
         return self.head(self._run(x, c_noise, tokens, mask)[0])  # (B, 3, R, R)
 
     def features(self, x, c_noise, tokens, mask):
+        """Pooled activations (B, F) for the feature-space probe."""
         return self._run(x, c_noise, tokens, mask)[1].mean(dim=(2, 3))  # (B, c2)
 
 
@@ -176,9 +207,11 @@ class XAttnUNet(nn.Module):
         return self.trunk(x, self.embed(c_noise, mask), cond)
 
     def forward(self, x, c_noise, tokens, mask):
+        """Raw output F (B, 3, R, R) from c_in x, c_noise (B,), tokens and mask."""
         return self.head(self._run(x, c_noise, tokens, mask)[0])  # (B, 3, R, R)
 
     def features(self, x, c_noise, tokens, mask):
+        """Pooled activations (B, F) for the feature-space probe."""
         return self._run(x, c_noise, tokens, mask)[1].mean(dim=(2, 3))  # (B, c2)
 
 
@@ -223,9 +256,11 @@ class LocalXAttnUNet(nn.Module):
         return self.block(h, emb), m  # (B, c0, R, R)
 
     def forward(self, x, c_noise, tokens, mask):
+        """Raw output F (B, 3, R, R) from c_in x, c_noise (B,), tokens and mask."""
         return self.head(self._run(x, c_noise, tokens, mask)[0])  # (B, 3, R, R)
 
     def features(self, x, c_noise, tokens, mask):
+        """Pooled activations (B, F) for the feature-space probe."""
         h, m = self._run(x, c_noise, tokens, mask)
         return torch.cat([m.mean(dim=(2, 3)), h.mean(dim=(2, 3))], dim=1)  # (B, c2 + c0)
 

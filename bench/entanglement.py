@@ -69,14 +69,15 @@ def color_directions(
     for i in range(n_colors):
         variants[i + 1, :, 1, 2 + i] = 1.0
     V = n_colors + 1
+    device = next(iter(model.parameters()), torch.zeros(())).device  # the model's, CPU if none
     with torch.no_grad():
         z = model.features(
-            x.repeat(V, 1, 1, 1),
-            torch.full((V * n,), float(sigma)),
-            variants.reshape(V * n, *tokens.shape[1:]),
-            mask.repeat(V, 1),
+            x.repeat(V, 1, 1, 1).to(device),
+            torch.full((V * n,), float(sigma), device=device),
+            variants.reshape(V * n, *tokens.shape[1:]).to(device),
+            mask.repeat(V, 1).to(device),
         )  # (V*n, F)
-    z = z.reshape(V, n, -1).double().numpy()  # (C+1, n, F)
+    z = z.reshape(V, n, -1).double().cpu().numpy()  # (C+1, n, F)
     return (z[1:] - z[:1]).transpose(1, 0, 2)  # (n, C, F)
 
 

@@ -12,7 +12,8 @@ from leaderboard import stats
 
 UNDER_TRAINED_ID_ACC = stats.MIN_ID_ACC  # id_acc below this = under-trained (listed, not ranked)
 LOCALITY_METRICS = ("cond_locality", "cond_locality_raw", "cond_locality_ablation",
-                    "cond_sensitivity", "spatial_r50", "spatial_frac", "cond_locality_attr")
+                    "cond_sensitivity", "spatial_r50", "spatial_r50_radii", "spatial_frac",
+                    "cond_locality_attr")
 COLOR_METRICS = ("color_acc", "heldout_pair_acc", "seen_pair_acc", "feature_entanglement",
                  "feature_entanglement_random")
 KEY = ["task", "arch", "variant"]  # variant: profile (+ overrides); seeds average within a key

@@ -106,3 +106,94 @@ def data_(task, resolution, ks, n) -> None:
                        f"{r['scenes_per_cpu_s']:.0f} per CPU-second ({n} scenes, best of 3)")
     except (tasks.UnknownNameError, ValueError) as err:
         raise click.BadParameter(str(err)) from err
+
+
+@perf.command("ray")
+@click.option("--runs", "n_runs", type=click.IntRange(1), default=None,
+              help="Concurrent runs [default: number of cores].")
+@click.option("--cores", type=click.IntRange(1), default=None,
+              help="CPUs given to Ray [default: all cores].")
+@click.option("--profile", default="quick", show_default=True)
+@click.option("--arch", default="unet-film", show_default=True)
+@click.option("--steps", default=40, show_default=True, type=click.IntRange(1),
+              help="Training steps per run.")
+def ray_(n_runs, cores, profile, arch, steps) -> None:
+    """Ray parallel efficiency: N 1-CPU runs at once vs serially (target >= 0.9 per core)."""
+    import os
+
+    import baselines
+    from bench import perf_ray, profiles
+
+    if profile not in profiles.names():
+        raise click.BadParameter(f"{profile!r}; choose from {', '.join(profiles.names())}",
+                                 param_hint="--profile")
+    if arch not in baselines.names():
+        raise click.BadParameter(f"{arch!r}; choose from {', '.join(baselines.names())}",
+                                 param_hint="--arch")
+    cores = cores or len(os.sched_getaffinity(0))
+    r = perf_ray.measure(n_runs or cores, cores=cores, profile=profile, steps=steps, arch=arch)
+    for line in perf_ray.format_result(r):
+        click.echo(line)
+    click.echo(f"(load average before: {os.getloadavg()[0]:.2f}; other load lowers both numbers)")
+
+
+@perf.command("suite")
+@click.argument("out", type=click.Path(exists=True, file_okay=False))
+@click.option("--flops/--no-flops", default=True, show_default=True,
+              help="Count training FLOPs (one forward+backward per distinct run spec).")
+def suite_(out, flops) -> None:
+    """Wall-time breakdown of a finished suite's results dir; training GFLOP/s vs CPU peak."""
+    from bench import hardware, perf_suite
+
+    try:
+        b = perf_suite.breakdown(out)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="OUT") from None
+    for line in perf_suite.format_breakdown(b):
+        click.echo(line)
+    if flops:
+        f = perf_suite.training_flops(perf_suite.load_runs(out))
+        if f["gflops_per_core"] is None:
+            click.echo("training GFLOP/s: no finished run with training timings")
+            return
+        peak = hardware.cpu_peak()
+        click.echo(f"training: {f['gflop']:.4g} GFLOP in all; {f['gflops_per_core']:.2f} GFLOP/s "
+                   f"per core = {100 * f['gflops_per_core'] / peak['peak_gflops_per_core']:.1f}% "
+                   f"of the per-core peak {peak['peak_gflops_per_core']:.1f}")
+        click.echo("per arch GFLOP/s per run: " + ", ".join(
+            f"{a} {v:.2f}" for a, v in f["per_arch"].items()))
+        click.echo(hardware.describe_peak(peak))
+
+
+@perf.command("gpu", context_settings={"ignore_unknown_options": True,
+                                      "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def gpu_(args) -> None:
+    """GPU path check (python -m bench.gpu_check --help); exit 0 also when SKIPPED (no CUDA)."""
+    from bench import gpu_check
+
+    raise SystemExit(gpu_check.main(list(args)))
+
+
+@perf.command("all")
+@click.argument("out", required=False, type=click.Path(exists=True, file_okay=False))
+@click.option("--quick", is_flag=True, help="Small settings: one arch, fewer steps (~minutes).")
+@click.pass_context
+def all_(ctx, out, quick) -> None:
+    """Every benchmark above in turn (+ `suite OUT` when a results dir is given)."""
+    small = dict(archs=("unet-film",), steps=10, warmup=3, repeats=1) if quick else {}
+    sections = [
+        ("training throughput: harness vs bare loop", train_, small),
+        ("Ray parallel efficiency", ray_, dict(steps=15) if quick else {}),
+        ("locality cost share", locality_, dict(n=2, train_steps=5) if quick else {}),
+        ("data generation", data_, dict(n=300) if quick else {}),
+    ]
+    if out:
+        sections.append((f"suite breakdown of {out}", suite_, dict(out=out)))
+    from bench import hardware
+
+    for title, command, kwargs in sections:
+        click.echo(f"\n== {title}")
+        ctx.invoke(command, **kwargs)
+        if command is train_:
+            click.echo(hardware.describe_peak(hardware.cpu_peak()) + " (per core: / cores)")

@@ -191,8 +191,8 @@ def run_benchmark(*, suite: str = "quick", tasks_: tuple[str, ...] = (),
               help="CPUs of the embedded local Ray [default: all cores].")
 @click.option("--cpus-per-run", type=click.IntRange(min=1), default=1, show_default=True,
               help="CPUs (torch threads) given to each run.")
-@click.option("--gpus-per-run", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
-              help="GPU share of each run (fractional, e.g. 0.25).")
+@click.option("--gpus-per-run", type=click.FloatRange(min=0.0, max=1.0), default=0.0,
+              show_default=True, help="GPU share of each run, 0..1 (fractional, e.g. 0.25).")
 @click.option("--executor", type=click.Choice(["ray", "serial"]), default="ray", show_default=True)
 @click.option("--retries", type=click.IntRange(min=0), default=1, show_default=True,
               help="Retries of a run that raises, diverges or whose worker dies.")
