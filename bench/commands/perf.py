@@ -8,6 +8,21 @@ def perf() -> None:
     """Measure the harness's speed on this machine."""
 
 
+def check_choices(profile: str, task: str, archs) -> None:
+    """Usage error (exit 2) for an unknown profile, task or architecture, listing the choices."""
+    import baselines
+    import tasks
+    from bench import profiles
+
+    for name, known in ((profile, profiles.names()), (task, tasks.names())):
+        if name not in known:
+            raise click.BadParameter(f"{name!r}; choose from {', '.join(known)}")
+    for arch in archs:
+        if arch not in baselines.names():
+            raise click.BadParameter(f"{arch!r}; choose from {', '.join(baselines.names())}",
+                                     param_hint="--arch")
+
+
 @perf.command("train")
 @click.option("--profile", default="quick", show_default=True, help="Profile to time.")
 @click.option("--task", default="length", show_default=True)
@@ -23,17 +38,9 @@ def train_(profile, task, archs, steps, warmup, repeats, threads, json_out) -> N
     import os
 
     import baselines
-    import tasks
-    from bench import profiles
     from bench.train_perf import measure_train
 
-    for name, known in ((profile, profiles.names()), (task, tasks.names())):
-        if name not in known:
-            raise click.BadParameter(f"{name!r}; choose from {', '.join(known)}")
-    for arch in archs:
-        if arch not in baselines.names():
-            raise click.BadParameter(f"{arch!r}; choose from {', '.join(baselines.names())}",
-                                     param_hint="--arch")
+    check_choices(profile, task, archs)
     rows = []
     click.echo(f"{'arch':18s} {'params':>8s} {'GFLOP/step':>10s} {'harness/s':>9s} "
                f"{'bare/s':>7s} {'ratio':>6s} {'GFLOP/s':>8s}   (per CPU-second: "
@@ -65,18 +72,9 @@ def train_(profile, task, archs, steps, warmup, repeats, threads, json_out) -> N
 @click.option("--json-out", type=click.Path(dir_okay=False), help="Also write the rows as JSON.")
 def locality_(profile, task, archs, n, train_steps, json_out) -> None:
     """Cost of bench.locality.measure on one core as a share of training time (target <= 10 %)."""
-    import baselines
-    import tasks
-    from bench import profiles
     from bench.commands.locality import measure_cost, write_json
 
-    for name, known in ((profile, profiles.names()), (task, tasks.names())):
-        if name not in known:
-            raise click.BadParameter(f"{name!r}; choose from {', '.join(known)}")
-    for arch in archs:
-        if arch not in baselines.names():
-            raise click.BadParameter(f"{arch!r}; choose from {', '.join(baselines.names())}",
-                                     param_hint="--arch")
+    check_choices(profile, task, archs)
     rows = []
     click.echo(f"{'arch':18s} {'cond.':6s} {'measure s':>9s} {'train s (est)':>13s} {'share':>6s}")
     for arch in archs or ("unet-film",):
