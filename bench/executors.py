@@ -89,11 +89,35 @@ def check_reachable(address: str, timeout: float = REACH_TIMEOUT_S) -> None:
     if not host or not port:
         raise ExecutorError(f"Ray address {address!r} is not host:port")
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            pass
+        with socket.create_connection((host, port), timeout=timeout) as conn:
+            answer = _http2_handshake(conn)
     except OSError as err:
         raise ExecutorError(f"cannot reach the Ray cluster at {address!r} ({host}:{port}): "
                             f"{err or type(err).__name__}") from err
+    if answer is None:
+        raise ExecutorError(f"{host}:{port} accepts connections but does not answer like a Ray "
+                            f"cluster (no gRPC/HTTP-2 handshake within {timeout:g} s): is "
+                            f"{address!r} the head's GCS or client port?")
+
+
+# HTTP/2 client preface + an empty SETTINGS frame; a gRPC server (Ray's GCS and client server)
+# answers with a SETTINGS frame (type 0x4) of its own.
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+
+
+def _http2_handshake(conn: socket.socket) -> bytes | None:
+    """The first frame header a gRPC server sends back after our preface, or None if none comes."""
+    conn.sendall(_HTTP2_PREFACE)
+    header = b""
+    try:
+        while len(header) < 9:
+            chunk = conn.recv(9 - len(header))
+            if not chunk:
+                return None
+            header += chunk
+    except TimeoutError:
+        return None
+    return header if header[3] == 4 else None
 
 
 def _remote_execute(execute, spec, threads, device, plugin_archs):
@@ -122,7 +146,12 @@ class RayExecutor:
         if not ray.is_initialized():
             if self.address:
                 check_reachable(self.address)
-                ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+                try:
+                    ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+                except (ConnectionError, RuntimeError, TimeoutError, ValueError) as err:
+                    # The port answered, but no Ray cluster did (or it refused us).
+                    raise ExecutorError(f"cannot connect to the Ray cluster at {self.address!r}: "
+                                        f"{err}") from err
             else:
                 ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False)
             self._owns_ray = True

@@ -164,6 +164,23 @@ def test_unreachable_address_fails_in_seconds():
         executors.check_reachable("nohostport")
 
 
+def test_port_that_is_not_ray_fails_in_seconds():
+    """A listening port that never speaks gRPC (ray.init would retry it for minutes)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        t0 = time.perf_counter()
+        with pytest.raises(executors.ExecutorError, match="does not answer like a Ray cluster"):
+            executors.check_reachable(f"127.0.0.1:{port}", timeout=1.0)
+        assert time.perf_counter() - t0 < 3
+
+
+@pytest.mark.ray
+def test_real_ray_gcs_passes_the_reachability_check(ray_session):
+    executors.check_reachable(ray_session.get_runtime_context().gcs_address)
+
+
 @pytest.mark.ray
 def test_ray_executor_runs_a_real_run(ray_session, tmp_path):
     gpu = executors.RayExecutor(gpus_per_run=1)
