@@ -49,9 +49,9 @@ def locality_scatter(runs: pd.DataFrame, x: str = "cond_locality", y: str = "ood
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(7.5, 5))
     sns.scatterplot(data=data, x=x, y=y, hue="arch", style="task", s=70, ax=ax)
-    for arch, group in data.groupby("arch"):
-        ax.annotate(arch, (group[x].mean(), group[y].mean()), xytext=(5, 5),
-                    textcoords="offset points", fontsize=8)
+    for _, run in data.iterrows():  # every point (every seed) carries its architecture's name
+        ax.annotate(run["arch"], (run[x], run[y]), xytext=(5, 5), textcoords="offset points",
+                    fontsize=7)
     ax.set_xlabel(f"{x} (OOD)")
     ax.set_ylim(-0.05, 1.05)
     ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
