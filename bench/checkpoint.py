@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
 from bench.spec import RunSpec
+from bench.store import atomic_write
 
 FORMAT = 1
 
@@ -22,14 +23,9 @@ def save(path: str | os.PathLike, model: torch.nn.Module, spec: RunSpec,
     payload = {"format": FORMAT, "spec": spec.to_json(), "config": json.dumps(model.config),
                "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
                "extra": json.dumps(extra or {})}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    atomic_write(path, buf.getvalue())
     return path
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -14,6 +12,7 @@ import numpy as np
 import torch
 
 from bench import locality
+from bench.store import atomic_write_png
 
 PICTURE_SIGMAS = (locality.SIGMAS[1], locality.SIGMAS[4], locality.SIGMAS[7])  # low, mid, high
 N_PIXELS = 4  # spatial maps per sigma: two on objects, two on background
@@ -27,16 +26,7 @@ def _scene(task, seed: int) -> locality.Batch:
 
 
 def _save(fig, path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return atomic_write_png(path, fig, dpi=110, bbox_inches="tight")
 
 
 def _log_map(ax, values: np.ndarray, title: str):

@@ -109,6 +109,21 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def atomic_write_png(path: Path, fig, **savefig_kwargs) -> Path:
+    """Render a matplotlib figure as PNG, close it, and write it to `path` atomically."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", **savefig_kwargs)
+    finally:
+        plt.close(fig)
+    atomic_write(path, buf.getvalue())
+    return Path(path)
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write `data` to `path` via a temporary file in the same directory and os.replace."""
     path = Path(path)

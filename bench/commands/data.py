@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -48,18 +46,9 @@ def save_preview(task, split: str, k: int, n: int, seed: int, out: Path) -> Path
                      f"{verdict}", fontsize=8)
     fig.suptitle(f"{task.name} {split} k={k} at {res} px "
                  "(+ = labelled object, number = token slot)", fontsize=9)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=out.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=100)
-        os.replace(tmp, out)
-    finally:
-        plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return out
+    from bench.store import atomic_write_png
+
+    return atomic_write_png(Path(out), fig, dpi=100)
 
 
 def format_audit(result: dict) -> str:

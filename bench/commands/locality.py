@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from pathlib import Path
 
@@ -127,7 +126,6 @@ def measure_cost(
 
 def write_json(rows, path) -> None:
     """Rows as JSON, atomically."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(rows, f, indent=1)
-    os.replace(tmp, path)
+    from bench.store import atomic_write
+
+    atomic_write(Path(path), json.dumps(rows, indent=1).encode())

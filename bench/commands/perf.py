@@ -34,8 +34,6 @@ def check_choices(profile: str, task: str, archs) -> None:
 @click.option("--json-out", type=click.Path(dir_okay=False), help="Also write the rows as JSON.")
 def train_(profile, task, archs, steps, warmup, repeats, threads, json_out) -> None:
     """Training steps/s of the harness vs a bare PyTorch loop (target ratio >= 0.95); GFLOP/s."""
-    import json
-    import os
 
     import baselines
     from bench.train_perf import measure_train
@@ -56,10 +54,9 @@ def train_(profile, task, archs, steps, warmup, repeats, threads, json_out) -> N
                    f"{r['bare_steps_per_cpu_s']:.2f} {r['ratio_cpu']:.3f} "
                    f"{r['gflop_per_cpu_s']:.2f}")
     if json_out:
-        tmp = f"{json_out}.tmp"
-        with open(tmp, "w") as f:
-            json.dump(rows, f, indent=1)
-        os.replace(tmp, json_out)
+        from bench.commands.locality import write_json
+
+        write_json(rows, json_out)
 
 
 @perf.command("locality")
