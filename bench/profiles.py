@@ -27,6 +27,7 @@ class Profile:
     samples_per_k: int  # generated samples per test length k
     guidance: float | None  # classifier-free guidance weight w (None = plain conditional model)
     locality_n: int  # test scenes per split for the locality metrics
+    lr_schedule: str = "constant"  # after warm-up: "constant", or "cosine" decay to 0 at `steps`
     weight_decay: float = 0.0
     grad_clip: float | None = 1.0  # max global gradient norm (None = no clipping)
     loss_every: int = 50  # steps between entries of the loss log
@@ -39,6 +40,9 @@ class Profile:
     def __post_init__(self):
         if self.sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         for field in ("resolution", "width", "steps", "batch_size", "n_train_scenes",
                       "sampler_steps", "samples_per_k", "locality_n", "loss_every"):
             if getattr(self, field) < 1:
@@ -62,6 +66,7 @@ class Profile:
 
 
 SAMPLERS = ("heun", "euler")
+LR_SCHEDULES = ("constant", "cosine")
 
 PROFILES: dict[str, Profile] = {
     p.name: p

@@ -30,6 +30,15 @@ def ema_beta(halflife_steps: float) -> float:
     return 0.5 ** (1.0 / max(halflife_steps, 1e-8))
 
 
+def learning_rate(p: Profile, step: int) -> float:
+    """The profile's learning rate at 0-based `step`: linear warm-up, then its schedule."""
+    warm = min(1.0, (step + 1) / p.warmup_steps) if p.warmup_steps else 1.0
+    if p.lr_schedule == "cosine" and step >= p.warmup_steps:
+        progress = (step - p.warmup_steps) / max(p.steps - p.warmup_steps, 1)  # 0 .. <1
+        return p.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+    return p.lr * warm
+
+
 def derived_seed(seed: int, *path: int) -> int:
     """A 63-bit seed derived from (seed, *path): independent streams for init, data and noise."""
     return int(np.random.SeedSequence([seed, *path]).generate_state(1, dtype=np.uint64)[0] >> 1)
@@ -123,7 +132,7 @@ def _train(spec: RunSpec, *, device: torch.device, progress) -> TrainResult:
     window: list[float] = []
     for step in range(p.steps):
         for group in opt.param_groups:
-            group["lr"] = p.lr * min(1.0, (step + 1) / p.warmup_steps) if p.warmup_steps else p.lr
+            group["lr"] = learning_rate(p, step)
         y, tokens, mask = make_batch(data, p, single, gen)
         loss = edm_loss(model, y, tokens, mask, generator=noise_gen).mean()
         opt.zero_grad(set_to_none=True)

@@ -119,6 +119,15 @@ def correlation_panel(corr: dict) -> str:
         f'<span id="primary-ci-hi">{fmt(corr.get("ci_high"))}</span>], Kendall &tau;<sub>b</sub>'
         f' = <span id="primary-tau">{fmt(corr.get("kendall_tau_b"))}</span></p>',
     ]
+    sens = corr.get("sensitivity_single_token") or {}
+    if sens.get("rho") is not None:
+        out.append(
+            '<p id="sensitivity">Sensitivity analysis (added after the first quick suite, not '
+            "pre-registered): on length-single, id_acc includes k = 2, 3, which already needs "
+            "composing labels never seen together; judging under-training there by acc_k1 "
+            f"instead gives &rho; = <span id=\"sensitivity-rho\">{fmt(sens['rho'])}</span>, "
+            f"p = {fmt(sens.get('p_value'), 4)}, 95 % CI [{fmt(sens.get('ci_low'))}, "
+            f"{fmt(sens.get('ci_high'))}], n = {fmt(sens.get('n'))}.</p>")
     secondary = corr.get("secondary") or []
     if secondary:
         out.append("<table id=\"secondary\"><thead><tr><th>secondary score</th><th>&rho;</th>"

@@ -34,6 +34,9 @@ def correlation_summary(runs: pd.DataFrame) -> dict:
     out = dict(stats.primary_correlation(runs))
     secondary = stats.secondary_correlations(runs)
     out["secondary"] = secondary.to_dict("records")
+    if "acc_k1" in runs.columns:
+        out["sensitivity_single_token"] = stats.primary_correlation(
+            runs, training_metric=stats.SINGLE_TOKEN_ACC)
     return jsonable(out)
 
 

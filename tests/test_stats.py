@@ -136,3 +136,22 @@ def test_secondary_correlations_are_holm_corrected():
     assert np.allclose(table["p_holm"], expected, equal_nan=True)
     assert (table.loc[finite, "p_holm"] >= table.loc[finite, "p_value"]).all()
     assert table.set_index("score").loc["cond_sensitivity", "reason"] == "not in the runs table"
+
+
+def test_sensitivity_judges_length_single_training_by_acc_k1():
+    runs = pd.DataFrame([
+        {"task": "length", "status": "ok", "id_acc": 0.9, "acc_k1": 0.2, "ood_acc": 0.5,
+         "cond_locality": 0.5},
+        # fails to compose at k = 2, 3 (id_acc low) but learned its one-label training condition
+        {"task": "length-single", "status": "ok", "id_acc": 0.6, "acc_k1": 0.95, "ood_acc": 0.1,
+         "cond_locality": 0.2},
+        {"task": "length-single", "status": "ok", "id_acc": 0.9, "acc_k1": 0.5, "ood_acc": 0.8,
+         "cond_locality": 0.9},
+    ])
+    primary, left = stats.eligible_runs(runs)
+    assert list(primary.index) == [0, 2] and left == {"under-trained (id_acc < 0.8)": 1}
+    sens, left = stats.eligible_runs(runs, training_metric=stats.SINGLE_TOKEN_ACC)
+    assert list(sens.index) == [0, 1]  # acc_k1 decides on length-single only
+    assert left == {"under-trained (id_acc, acc_k1 on length-single < 0.8)": 1}
+    with pytest.raises(ValueError, match="lacks column 'acc_k1' for task 'length-single'"):
+        stats.eligible_runs(runs.drop(columns="acc_k1"), training_metric=stats.SINGLE_TOKEN_ACC)

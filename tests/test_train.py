@@ -153,3 +153,19 @@ def test_single_conditioning_model_trains_and_round_trips(tmp_path):
     torch.save({"format": 0}, tmp_path / "bad.pt")
     with pytest.raises(ValueError, match="format"):
         checkpoint.load(tmp_path / "bad.pt")
+
+
+def test_learning_rate_schedules():
+    from dataclasses import replace
+
+    from bench import profiles
+    from bench.train import learning_rate
+
+    p = replace(profiles.get("smoke"), lr=1.0, steps=110, warmup_steps=10)
+    assert [learning_rate(p, s) for s in (0, 4, 9, 50, 109)] == [0.1, 0.5, 1.0, 1.0, 1.0]
+    cos = replace(p, lr_schedule="cosine")
+    assert learning_rate(cos, 4) == 0.5 and learning_rate(cos, 10) == 1.0
+    assert learning_rate(cos, 60) == pytest.approx(0.5)  # half way through the decay
+    assert 0 < learning_rate(cos, 109) < 1e-3  # ends near 0
+    with pytest.raises(ValueError, match="lr_schedule must be one of .*'cosine'.*got 'linear'"):
+        replace(p, lr_schedule="linear")

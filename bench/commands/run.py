@@ -98,6 +98,7 @@ def run_benchmark(*, suite: str = "quick", tasks_: tuple[str, ...] = (),
                   overrides: tuple[str, ...] = ()) -> int:
     """Everything `compbench run` does; returns the exit code (0 ok, 1 some run failed)."""
     from bench import executors, plugins
+    from bench.cost import longest_first
     from bench.store import IncompatibleResultsError, Store
 
     t0 = time.perf_counter()
@@ -119,7 +120,7 @@ def run_benchmark(*, suite: str = "quick", tasks_: tuple[str, ...] = (),
         return 0
 
     summary = executors.DriveSummary(planned=len(specs))
-    pending = executors.todo(specs, store, force=force, echo=_echo, summary=summary)
+    pending = longest_first(executors.todo(specs, store, force=force, echo=_echo, summary=summary))
     _echo(f"{len(specs)} runs planned, {len(summary.skipped)} already done, {len(pending)} to run "
           f"-> {Path(out).resolve()}")
     seconds["plan"] = time.perf_counter() - t0

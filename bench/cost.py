@@ -1,0 +1,64 @@
+"""Estimated cost of a run, for scheduling the longest runs first (fewer idle slots at the end)."""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+from torch import nn
+
+from bench.spec import RunSpec
+
+
+def layer_macs(model: nn.Module, *inputs) -> int:
+    """Multiply-accumulates of the convolutions and linear layers in one forward of `inputs`."""
+    total = 0
+
+    def count(module, args, out):
+        nonlocal total
+        if isinstance(module, nn.Conv2d):
+            k = module.kernel_size[0] * module.kernel_size[1]
+            total += out.numel() * (module.in_channels // module.groups) * k
+        else:
+            total += out.numel() * module.in_features
+
+    hooks = [m.register_forward_hook(count) for m in model.modules()
+             if isinstance(m, nn.Conv2d | nn.Linear)]
+    try:
+        with torch.no_grad():
+            model(*inputs)
+    finally:
+        for h in hooks:
+            h.remove()
+    return total
+
+
+@functools.lru_cache(maxsize=256)
+def _macs_per_sample(task: str, arch: str, profile: str, overrides: tuple) -> int:
+    from bench.train import build, training_set
+
+    with torch.random.fork_rng(devices=[]):
+        task_, model = build(RunSpec(task, arch, 0, profile, overrides))
+        images, tokens, mask = training_set(task_, 1, 0)  # one scene: (1,3,R,R), (1,1+K,D), (1,1+K)
+        return layer_macs(model, images, torch.ones(1), tokens, mask)
+
+
+def training_cost(spec: RunSpec) -> float:
+    """Relative training cost: forward MACs of one sample x batch size x steps."""
+    p = spec.profile_resolved()
+    per_sample = _macs_per_sample(spec.task, spec.arch, spec.profile, spec.overrides)
+    return float(per_sample) * p.batch_size * p.steps
+
+
+def longest_first(specs: list[RunSpec]) -> list[RunSpec]:
+    """`specs` ordered by estimated training cost, largest first (ties keep their order).
+
+    A run whose model cannot be built here (e.g. a plugin missing on the driver) goes last.
+    """
+    def key(spec):
+        try:
+            return -training_cost(spec)
+        except Exception:  # scheduling must never stop a run
+            return 0.0
+
+    return sorted(specs, key=key)
