@@ -77,7 +77,7 @@ PROFILES: dict[str, Profile] = {
                 sampler="heun", sampler_steps=4, samples_per_k=4, guidance=None, locality_n=2,
                 loss_every=5),
         # Laptop default: minutes of one CPU core per run.
-        Profile(name="quick", resolution=16, width=32, steps=3500, batch_size=64, lr=2e-3,
+        Profile(name="quick", resolution=16, width=32, steps=3000, batch_size=32, lr=2e-3,
                 warmup_steps=100, ema_halflife_share=0.05, n_train_scenes=10000, p_uncond=0.1,
                 sampler="heun", sampler_steps=18, samples_per_k=64, guidance=None, locality_n=8),
         # For a GPU: 64 px, wider, longer.
