@@ -208,7 +208,8 @@ def render(*, report: dict, board: pd.DataFrame, runs: pd.DataFrame, corrupt: li
         '<section id="tables"><h2>Leaderboard</h2>', leaderboard_tables(board), "</section>",
         '<section id="correlation"><h2>Does locality predict length generalization?</h2>',
         correlation_panel(report.get("correlation") or {}),
-        figures([("cond_locality vs ood_acc: one point per finished run with id_acc >= 0.8",
+        figures([("cond_locality vs ood_acc: one point per finished run; hollow grey: "
+                  "under-trained (id_acc < 0.8), left out of the primary correlation",
                   scatter)],
                 "scatter"),
         "</section>",

@@ -37,21 +37,25 @@ def _labelled(data: pd.DataFrame) -> pd.DataFrame:
 
 
 def locality_scatter(runs: pd.DataFrame, x: str = "cond_locality", y: str = "ood_acc") -> bytes:
-    """`x` vs `y`, a point per finished, not under-trained run: arch color, task marker."""
+    """`x` vs `y`, a point per finished run: arch color, task marker; under-trained runs (left out
+    of the primary correlation) as hollow grey circles, so the reader sees what was left out."""
     data = runs[(runs["status"] == "ok")] if "status" in runs else runs
-    if "id_acc" in data:  # the primary correlation leaves under-trained runs out; so does the plot
-        data = data[data["id_acc"] >= MIN_ID_ACC]
     if x not in data or y not in data:
         return _placeholder(f"no runs with {x} and {y}")
     data = _labelled(data[np.isfinite(data[x].astype(float)) & np.isfinite(data[y].astype(float))])
     if data.empty:
         return _placeholder(f"no runs with finite {x} and {y}")
+    under = data["id_acc"] < MIN_ID_ACC if "id_acc" in data else pd.Series(False, data.index)
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(7.5, 5))
-    sns.scatterplot(data=data, x=x, y=y, hue="arch", style="task", s=70, ax=ax)
+    if (~under).any():
+        sns.scatterplot(data=data[~under], x=x, y=y, hue="arch", style="task", s=70, ax=ax)
+    if under.any():
+        ax.scatter(data.loc[under, x], data.loc[under, y], s=70, facecolors="none",
+                   edgecolors="0.45", label=f"under-trained (id_acc < {MIN_ID_ACC})")
     for _, run in data.iterrows():  # every point (every seed) carries its architecture's name
-        ax.annotate(run["arch"], (run[x], run[y]), xytext=(5, 5), textcoords="offset points",
-                    fontsize=7)
+        ax.annotate(f"{run['arch']} ({run['task']})", (run[x], run[y]), xytext=(5, 5),
+                    textcoords="offset points", fontsize=6)
     ax.set_xlabel(f"{x} (OOD)")
     ax.set_ylim(-0.05, 1.05)
     ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
