@@ -58,6 +58,7 @@ def locality_scatter(runs: pd.DataFrame, x: str = "cond_locality", y: str = "ood
                     textcoords="offset points", fontsize=6)
     ax.set_xlabel(f"{x} (OOD)")
     ax.set_ylim(-0.05, 1.05)
+    ax.margins(x=0.12)  # room for the labels of the right-most points
     ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
     return _png(fig)
 
