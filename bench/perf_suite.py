@@ -154,22 +154,17 @@ def training_flops(runs: list[dict], flops_fn=None) -> dict:
 
 def step_flops(m: dict) -> int:
     """FLOPs of one training step of the run with metrics `m` (rebuilds the model, no weights)."""
-    import torch
-
     from bench.spec import RunSpec
+    from bench.threads import torch_threads
     from bench.train import build, training_set
     from bench.train_perf import train_step_flops
 
     spec = RunSpec.from_json(json.dumps(m["spec"]))
     p = spec.profile_resolved()
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         task, model = build(spec)
         images, tokens, mask = training_set(task, p.batch_size, spec.seed)  # (B,3,R,R), ...
         return train_step_flops(model, images, tokens, mask)
-    finally:
-        torch.set_num_threads(previous)
 
 
 def format_breakdown(b: dict) -> list[str]:

@@ -132,19 +132,15 @@ def failed_result(spec, error: str, attempts: int) -> RunResult:
 def execute(spec, *, threads: int | None = None, device: str | None = None,
             plugin_archs: tuple[str, ...] = ()) -> RunResult:
     """One run: train, sample at every test length, evaluate, measure locality, draw pictures."""
-    import torch
-
     import bench.train
     import tasks
     from bench import checkpoint, sampling
+    from bench.threads import torch_threads
 
     plugins.load_entry_points()
     plugins.register_all((*plugin_archs, spec.arch))
-    previous_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
     device = device or "cpu"
-    try:
+    with torch_threads(threads):
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         trained = bench.train.train(spec, threads=threads, device=device)
@@ -235,5 +231,3 @@ def execute(spec, *, threads: int | None = None, device: str | None = None,
             "provenance": {**provenance.collect(device), "threads": threads},
         }
         return RunResult(spec=spec, run_id=spec.run_id, metrics=metrics, files=files)
-    finally:
-        torch.set_num_threads(previous_threads)

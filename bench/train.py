@@ -14,6 +14,7 @@ import torch
 from bench.diffusion import edm_loss
 from bench.profiles import Profile
 from bench.spec import RunSpec
+from bench.threads import torch_threads
 
 
 @dataclass
@@ -97,13 +98,8 @@ def make_batch(data, p: Profile, single: bool, generator: torch.Generator):
 def train(spec: RunSpec, *, threads: int | None = None, device: torch.device | str | None = None,
           progress: Callable[[int, int, float], None] | None = None) -> TrainResult:
     """Train one run from its spec; bit-reproducible on CPU for a given thread count."""
-    previous_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         return _train(spec, device=torch.device(device or "cpu"), progress=progress)
-    finally:
-        torch.set_num_threads(previous_threads)
 
 
 def _train(spec: RunSpec, *, device: torch.device, progress) -> TrainResult:

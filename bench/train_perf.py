@@ -9,6 +9,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from bench.diffusion import P_MEAN, P_STD, SIGMA_DATA, edm_loss
 from bench.spec import RunSpec
+from bench.threads import torch_threads
 from bench.train import build, train, training_set
 
 
@@ -41,9 +42,7 @@ def harness_rate(spec: RunSpec, *, steps: int, warmup: int, threads: int) -> tup
 
 def bare_rate(spec: RunSpec, *, steps: int, warmup: int, threads: int):
     """Steps/s of a bare loop (same model, batch, AdamW; no EMA/clip/checks), and FLOPs."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         p = spec.profile_resolved()
         task, model = build(spec)
         images, tokens, mask = training_set(task, p.batch_size, spec.seed)  # one fixed batch
@@ -64,8 +63,6 @@ def bare_rate(spec: RunSpec, *, steps: int, warmup: int, threads: int):
             loss.backward()
             opt.step()
         return _rates(steps, t0, _clock()), info
-    finally:
-        torch.set_num_threads(previous)
 
 
 def measure_train(task: str, arch: str, profile: str, *, steps: int = 20, warmup: int = 5,

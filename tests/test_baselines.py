@@ -10,6 +10,7 @@ import torch
 import baselines
 from baselines.heatmap import bump_support_px, heatmap_channels, render_heatmap
 from baselines.layers import pixel_centres
+from bench.threads import torch_threads
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
 
@@ -48,10 +49,8 @@ ARCHS = baselines.names()
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
     """One torch thread: small models run faster so, and the suite shares the CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 def test_registry_lists_architectures_and_rejects_unknown_names():

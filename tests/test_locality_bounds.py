@@ -18,6 +18,7 @@ import torch
 import baselines
 from baselines.heatmap import bump_support_px
 from baselines.layers import pixel_centres
+from bench.threads import torch_threads
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
 
@@ -36,10 +37,8 @@ EXACT = {
 
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 def scene(sigma: float = 1.0):

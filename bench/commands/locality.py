@@ -82,15 +82,12 @@ def measure_cost(
     train_steps: int = 20,
 ) -> dict:
     """Seconds of locality.measure on one core vs the estimated training time of the same model."""
-    import torch
-
     from bench import locality as loc
     from bench.spec import RunSpec
+    from bench.threads import torch_threads
     from bench.train import train
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         spec = RunSpec(
             task_name,
             arch,
@@ -109,8 +106,6 @@ def measure_cost(
             result.model, task, n=n, guidance=full.guidance, compose_weight=full.compose_weight
         )
         seconds = time.perf_counter() - t0
-    finally:
-        torch.set_num_threads(threads)
     train_seconds = full.steps / result.log["steps_per_second"]
     return {
         "task": task_name,
