@@ -52,8 +52,10 @@ def get_sigmas_karras(n: int, sigma_min: float, sigma_max: float, rho: float = 7
     return torch.cat([sigmas, sigmas.new_zeros(1)]).to(torch.float32).to(device)  # (n + 1,)
 
 
-def _sigma_batch(sigma: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    return sigma.to(x.dtype).expand(x.shape[0])  # (B,)
+def _slope(denoiser: Denoiser, x: torch.Tensor, sigma: torch.Tensor, tokens: torch.Tensor,
+           mask: torch.Tensor) -> torch.Tensor:
+    """dx/dsigma = (x - D(x; sigma)) / sigma of the probability-flow ODE, (B, 3, R, R)."""
+    return (x - denoiser(x, sigma.to(x.dtype).expand(x.shape[0]), tokens, mask)) / sigma
 
 
 @torch.no_grad()
@@ -62,7 +64,7 @@ def sample_euler(denoiser: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, toke
     """Euler steps of the probability-flow ODE dx/dsigma = (x - D(x; sigma)) / sigma."""
     for i in range(len(sigmas) - 1):
         sigma, sigma_next = sigmas[i], sigmas[i + 1]
-        d = (x - denoiser(x, _sigma_batch(sigma, x), tokens, mask)) / sigma  # (B, 3, R, R)
+        d = _slope(denoiser, x, sigma, tokens, mask)  # (B, 3, R, R)
         # Euler step.
         x = x + (sigma_next - sigma) * d
     return x
@@ -74,12 +76,12 @@ def sample_heun(denoiser: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, token
     """Deterministic Heun sampler, Algorithm 1 of Karras et al. 2022."""
     for i in range(len(sigmas) - 1):
         t_cur, t_next = sigmas[i], sigmas[i + 1]
-        d_cur = (x - denoiser(x, _sigma_batch(t_cur, x), tokens, mask)) / t_cur  # (B, 3, R, R)
+        d_cur = _slope(denoiser, x, t_cur, tokens, mask)  # (B, 3, R, R)
         # Euler step.
         x_next = x + (t_next - t_cur) * d_cur
         # 2nd order correction.
         if t_next > 0:
-            d_prime = (x_next - denoiser(x_next, _sigma_batch(t_next, x), tokens, mask)) / t_next
+            d_prime = _slope(denoiser, x_next, t_next, tokens, mask)
             x_next = x + (t_next - t_cur) * (0.5 * d_cur + 0.5 * d_prime)
         x = x_next
     return x

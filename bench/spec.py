@@ -17,13 +17,18 @@ from bench import diffusion, profiles
 HARNESS_VERSION = 1
 
 
-def _coerce(key: str, value: Any) -> Any:
-    """Check an override value against the profile field's type (ints are accepted for floats)."""
+def _field_kind(key: str) -> tuple[Any, tuple[type, ...]]:
+    """(declared type, accepted types) of the overridable profile field `key`."""
     kinds = profiles.field_types()
     if key not in kinds:
         raise ValueError(f"unknown override {key!r}; valid keys: {', '.join(sorted(kinds))}")
     kind = kinds[key]
-    accepted = kind if isinstance(kind, tuple) else (kind,)
+    return kind, kind if isinstance(kind, tuple) else (kind,)
+
+
+def _coerce(key: str, value: Any) -> Any:
+    """Check an override value against the profile field's type (ints are accepted for floats)."""
+    kind, accepted = _field_kind(key)
     if isinstance(value, bool) or value is None and type(None) not in accepted:
         raise ValueError(f"override {key}={value!r} has the wrong type; expected {kind}")
     if float in accepted and isinstance(value, int):
@@ -38,11 +43,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise ValueError(f"override {text!r} must look like key=value")
     key, raw = (s.strip() for s in text.split("=", 1))
-    kinds = profiles.field_types()
-    if key not in kinds:
-        raise ValueError(f"unknown override {key!r}; valid keys: {', '.join(sorted(kinds))}")
-    kind = kinds[key]
-    accepted = kind if isinstance(kind, tuple) else (kind,)
+    kind, accepted = _field_kind(key)
     if raw.lower() == "none" and type(None) in accepted:
         return key, None
     for t in accepted:

@@ -188,14 +188,13 @@ def eligible_runs(runs: pd.DataFrame, *, tasks=PRIMARY_TASKS, min_id_acc: float 
     left_out: dict[str, int] = {}
     df = runs
     measure = "id_acc" + "".join(f", {c} on {t}" for t, c in (training_metric or {}).items())
-    for reason, keep in (
-        ("not finished", df["status"] == "ok" if "status" in df else pd.Series(True, df.index)),
-        ("other task", df["task"].isin(tasks)),
-        (f"under-trained ({measure} < {min_id_acc})", None),
+    for reason, keep_rows in (
+        ("not finished", lambda d: d["status"] == "ok" if "status" in d else True),
+        ("other task", lambda d: d["task"].isin(tasks)),
+        (f"under-trained ({measure} < {min_id_acc})",
+         lambda d: training_accuracy(d, training_metric) >= min_id_acc),
     ):
-        if keep is None:
-            keep = training_accuracy(df, training_metric) >= min_id_acc
-        keep = keep.reindex(df.index).fillna(False).astype(bool)
+        keep = pd.Series(keep_rows(df), index=df.index).fillna(False).astype(bool)
         if (~keep).any():
             left_out[reason] = int((~keep).sum())
         df = df[keep]
