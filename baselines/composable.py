@@ -8,7 +8,7 @@ from baselines.unet import FiLMUNet, _build
 
 
 def composable(task, *, width: int = 32) -> EDMPrecond:
-    """FiLM UNet trained on one object token at a time; bench.diffusion.combined_denoiser composes
+    """FiLM UNet trained on one object token at a time; combined_denoiser composes
     D(x; c_1..c_k) = D(x; empty) + sum_j w (D(x; c_j) - D(x; empty)) at sampling time."""
     return _build("composable", FiLMUNet, task, conditioning="single", width=width)
 

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from bench.store import Store
+from bench.results.store import Store
 from leaderboard import stats
 
 UNDER_TRAINED_ID_ACC = stats.MIN_ID_ACC  # id_acc below this = under-trained (listed, not ranked)

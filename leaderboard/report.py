@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench import __version__
-from bench.store import Store, atomic_write, jsonable
+from bench.results.store import Store, atomic_write, jsonable
 from leaderboard import aggregate, plots, stats
 from leaderboard import html as page
 

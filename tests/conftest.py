@@ -195,8 +195,8 @@ UNDER_TRAINED = ("length", "unet-film")
 @pytest.fixture(scope="session")
 def synthetic_results(tmp_path_factory):
     """A results directory the tests make: SYNTHETIC runs, one failed run, one corrupt dir."""
-    from bench.spec import RunSpec
-    from bench.store import RunResult, Store
+    from bench.results.store import RunResult, Store
+    from bench.run.spec import RunSpec
 
     out = tmp_path_factory.mktemp("synthetic") / "results"
     store = Store(out)

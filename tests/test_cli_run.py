@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import FAIL_PLUGIN, SMOKE_ARCHS, smoke_args
 
 from bench.cli import main
-from bench.store import Store
+from bench.results.store import Store
 
 
 def _run(args):

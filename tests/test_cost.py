@@ -3,8 +3,8 @@
 import torch
 from torch import nn
 
-from bench.cost import layer_macs, longest_first, training_cost
-from bench.spec import RunSpec
+from bench.run.spec import RunSpec
+from bench.suite.cost import layer_macs, longest_first, training_cost
 
 
 def test_layer_macs_counts_convolutions_and_linear_layers():

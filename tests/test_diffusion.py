@@ -7,15 +7,15 @@ import pytest
 import torch
 
 from baselines.precond import EDMPrecond
-from bench import diffusion
-from bench.diffusion import (
+from bench.core import diffusion
+from bench.core.diffusion import (
     combined_denoiser,
     edm_loss,
     get_sigmas_karras,
     sample_euler,
     sample_heun,
 )
-from bench.sampling import generate
+from bench.core.sampling import generate
 
 SD = diffusion.SIGMA_DATA
 

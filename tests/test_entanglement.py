@@ -1,4 +1,4 @@
-"""bench.entanglement on feature maps of known geometry.
+"""bench.metrics.entanglement on feature maps of known geometry.
 
 Features z = W color + u(x) (u: any function of the image): the paired shift of color i is exactly
 the column w_i, so the statistic is mean |cos(w_i, w_j)| over i != j:
@@ -17,7 +17,7 @@ import pytest
 import torch
 from torch import nn
 
-from bench import entanglement
+from bench.metrics import entanglement
 
 C, F, R = 4, 16, 8
 

@@ -1,4 +1,4 @@
-"""bench.locality on denoisers of known structure: ranks and values derived from the construction.
+"""Locality metrics on denoisers of known structure: ranks and values derived from the construction.
 
 Fake task: R = 16, objects of radius r = 1.5 px, gap 1 px, so M_j is the disc of radius 2 px (pixel
 centres) and "two object radii" is 3 px. Analytic values used below:
@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench import locality
+from bench.metrics import locality
 
 R = 16
 RADIUS = 1.5
@@ -406,7 +406,7 @@ def test_ood_capped_and_bad_input():
 
 
 def test_pictures_are_png(tmp_path):
-    from bench.pictures import save_locality_pictures
+    from bench.metrics.pictures import save_locality_pictures
 
     paths = save_locality_pictures(LocalBump(), FakeTask(), tmp_path / "pics")
     assert [p.name for p in paths] == ["spatial.png", "conditional.png"]
@@ -417,10 +417,10 @@ def test_pictures_are_png(tmp_path):
 def test_cli_on_a_saved_checkpoint(tmp_path):
     from click.testing import CliRunner
 
-    from bench import checkpoint
     from bench.cli import main
-    from bench.spec import RunSpec
-    from bench.train import build
+    from bench.run import checkpoint
+    from bench.run.spec import RunSpec
+    from bench.run.train import build
 
     spec = RunSpec("length", "conv-heatmap-rf5", 0, "smoke")
     _, model = build(spec)

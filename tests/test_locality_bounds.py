@@ -18,7 +18,7 @@ import torch
 import baselines
 from baselines.heatmap import bump_support_px
 from baselines.layers import pixel_centres
-from bench.threads import torch_threads
+from bench.run.threads import torch_threads
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from bench import gpu_check, hardware, perf_ray, perf_suite
 from bench.cli import main as cli
-from bench.spec import RunSpec
-from bench.store import RunResult, Store
+from bench.perf import gpu as gpu_check
+from bench.perf import hardware
+from bench.perf import ray as perf_ray
+from bench.perf import suite as perf_suite
+from bench.results.store import RunResult, Store
+from bench.run.spec import RunSpec
 
 TIMINGS = {"train": 10.0, "sample": 4.0, "evaluate": 1.0, "locality": 2.0, "pictures": 1.0,
            "total": 20.0}  # 2 s of the total in no named stage
@@ -26,7 +29,7 @@ def _metrics(spec: RunSpec, ok: bool = True) -> dict:
 
 @pytest.fixture
 def results(tmp_path):
-    """A results dir written through bench.store: 2 timed runs, 1 failed run, 1 Ray drive."""
+    """A results dir written through the Store: 2 timed runs, 1 failed run, 1 Ray drive."""
     store = Store(tmp_path)
     for seed, ok in ((0, True), (1, True), (2, False)):
         spec = RunSpec("length", "unet-film", seed, "smoke")

@@ -100,8 +100,8 @@ def test_html_is_self_contained(report):
 def test_report_of_only_failed_runs(tmp_path):
     from conftest import fake_metrics
 
-    from bench.spec import RunSpec
-    from bench.store import RunResult, Store
+    from bench.results.store import RunResult, Store
+    from bench.run.spec import RunSpec
 
     spec = RunSpec(task="length", arch="unet-heatmap", seed=0, profile="smoke")
     Store(tmp_path).write(RunResult(spec=spec, run_id=spec.run_id, metrics=fake_metrics(
@@ -126,8 +126,8 @@ def test_leaderboard_never_imports_baselines():
 def test_profiles_are_not_averaged_together(tmp_path):
     from conftest import fake_metrics
 
-    from bench.spec import RunSpec
-    from bench.store import RunResult, Store
+    from bench.results.store import RunResult, Store
+    from bench.run.spec import RunSpec
 
     for profile, ood in (("smoke", 0.2), ("quick", 0.9)):
         spec = RunSpec(task="length", arch="unet-heatmap", seed=0, profile=profile)

@@ -10,9 +10,10 @@ from conftest import SHRINK_OVERRIDES
 
 import baselines
 import tasks
-from bench import executors, pipeline, suites
-from bench.spec import RunSpec
-from bench.store import RunResult, Store
+from bench.results.store import RunResult, Store
+from bench.run import execute as pipeline
+from bench.run.spec import RunSpec
+from bench.suite import executors, suites
 
 
 def test_suites_are_listed_and_described():
@@ -127,7 +128,7 @@ def test_interrupt_keeps_finished_runs(tmp_path):
 
 
 def test_entry_point_plugins_register(plugin_dir):
-    from bench import plugins
+    from bench.run import plugins
 
     info = plugin_dir / "cbtest_ep-0.1.dist-info"
     info.mkdir(exist_ok=True)
@@ -208,7 +209,7 @@ def test_ray_retries_a_dead_worker(ray_session, tmp_path):
     def dies_once(spec, **kwargs):  # a local function: Ray ships it by value
         import os
 
-        from bench.store import RunResult
+        from bench.results.store import RunResult
 
         if not flag.exists():
             flag.write_text("x")

@@ -7,8 +7,8 @@ import re
 import pytest
 
 import tasks
-from bench import profiles
-from bench.spec import RunSpec, canonical_json, config_hash, parse_override
+from bench.run import profiles
+from bench.run.spec import RunSpec, canonical_json, config_hash, parse_override
 from tasks.registry import UnknownNameError
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from conftest import fake_metrics, png_bytes
 
-from bench.spec import RunSpec
-from bench.store import IncompatibleResultsError, RunResult, Store, atomic_write
+from bench.results.store import IncompatibleResultsError, RunResult, Store, atomic_write
+from bench.run.spec import RunSpec
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ import torch
 
 import baselines
 import tasks
-from bench import checkpoint
-from bench import train as train_module
-from bench.spec import RunSpec
-from bench.train import ema_beta, keep_one_object, train, training_set
-from bench.train_perf import measure_train
+from bench.perf.train import measure_train
+from bench.run import checkpoint
+from bench.run import train as train_module
+from bench.run.spec import RunSpec
+from bench.run.train import ema_beta, keep_one_object, train, training_set
 
 FAST = {"steps": 6, "n_train_scenes": 24, "loss_every": 2}
 
@@ -158,8 +158,8 @@ def test_single_conditioning_model_trains_and_round_trips(tmp_path):
 def test_learning_rate_schedules():
     from dataclasses import replace
 
-    from bench import profiles
-    from bench.train import learning_rate
+    from bench.run import profiles
+    from bench.run.train import learning_rate
 
     p = replace(profiles.get("smoke"), lr=1.0, steps=110, warmup_steps=10)
     assert [learning_rate(p, s) for s in (0, 4, 9, 50, 109)] == [0.1, 0.5, 1.0, 1.0, 1.0]

@@ -46,7 +46,7 @@ def save_preview(task, split: str, k: int, n: int, seed: int, out: Path) -> Path
                      f"{verdict}", fontsize=8)
     fig.suptitle(f"{task.name} {split} k={k} at {res} px "
                  "(+ = labelled object, number = token slot)", fontsize=9)
-    from bench.store import atomic_write_png
+    from bench.results.store import atomic_write_png
 
     return atomic_write_png(Path(out), fig, dpi=100)
 

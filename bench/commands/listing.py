@@ -9,7 +9,7 @@ CHOICES = ("tasks", "archs", "suites")
 
 def entries(what: str) -> list[tuple[str, str]]:
     """(name, one-line description) of every registered task, architecture or suite."""
-    from bench.plugins import load_entry_points
+    from bench.run.plugins import load_entry_points
 
     load_entry_points()
     if what == "tasks":
@@ -20,7 +20,7 @@ def entries(what: str) -> list[tuple[str, str]]:
         import baselines
 
         return [(name, baselines.describe(name)) for name in baselines.names()]
-    from bench import suites
+    from bench.suite import suites
 
     return [(name, suites.describe(name)) for name in suites.names()]
 

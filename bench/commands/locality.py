@@ -11,10 +11,10 @@ import click
 
 
 def run_locality(model, spec, out, n: int | None = None, seed: int = 0) -> tuple[dict, list]:
-    """Metrics (bench.locality.measure) and pictures of a loaded run; also writes locality.json."""
+    """Metrics (locality.measure) and pictures of a loaded run; also writes locality.json."""
     import tasks
-    from bench import locality, pictures
-    from bench.store import atomic_write
+    from bench.metrics import locality, pictures
+    from bench.results.store import atomic_write
 
     task = tasks.get(spec.task, **spec.task_options())
     p = spec.profile_resolved()
@@ -54,12 +54,12 @@ def format_table(result: dict) -> str:
     "--n",
     type=click.IntRange(1),
     default=None,
-    help="Test scenes per split (default: bench.locality.DEFAULT_N).",
+    help="Test scenes per split (default: bench.metrics.locality.DEFAULT_N).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Scenes, noise and pixels.")
 def locality(checkpoint, out, n, seed) -> None:
     """Print the locality metrics of a saved run and write its pictures."""
-    from bench import checkpoint as ckpt
+    from bench.run import checkpoint as ckpt
 
     try:
         model, spec = ckpt.load(checkpoint)
@@ -82,10 +82,10 @@ def measure_cost(
     train_steps: int = 20,
 ) -> dict:
     """Seconds of locality.measure on one core vs the estimated training time of the same model."""
-    from bench import locality as loc
-    from bench.spec import RunSpec
-    from bench.threads import torch_threads
-    from bench.train import train
+    from bench.metrics import locality as loc
+    from bench.run.spec import RunSpec
+    from bench.run.threads import torch_threads
+    from bench.run.train import train
 
     with torch_threads(1):
         spec = RunSpec(
@@ -121,6 +121,6 @@ def measure_cost(
 
 def write_json(rows, path) -> None:
     """Rows as JSON, atomically."""
-    from bench.store import atomic_write
+    from bench.results.store import atomic_write
 
     atomic_write(Path(path), json.dumps(rows, indent=1).encode())

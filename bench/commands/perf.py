@@ -12,7 +12,7 @@ def check_choices(profile: str, task: str, archs) -> None:
     """Usage error (exit 2) for an unknown profile, task or architecture, listing the choices."""
     import baselines
     import tasks
-    from bench import profiles
+    from bench.run import profiles
 
     for name, known in ((profile, profiles.names()), (task, tasks.names())):
         if name not in known:
@@ -36,7 +36,7 @@ def train_(profile, task, archs, steps, warmup, repeats, threads, json_out) -> N
     """Training steps/s of the harness vs a bare PyTorch loop (target ratio >= 0.95); GFLOP/s."""
 
     import baselines
-    from bench.train_perf import measure_train
+    from bench.perf.train import measure_train
 
     check_choices(profile, task, archs)
     rows = []
@@ -68,7 +68,7 @@ def train_(profile, task, archs, steps, warmup, repeats, threads, json_out) -> N
               help="Training steps timed to estimate the profile's training time.")
 @click.option("--json-out", type=click.Path(dir_okay=False), help="Also write the rows as JSON.")
 def locality_(profile, task, archs, n, train_steps, json_out) -> None:
-    """Cost of bench.locality.measure on one core as a share of training time (target <= 10 %)."""
+    """Cost of locality.measure on one core as a share of training time (target <= 10 %)."""
     from bench.commands.locality import measure_cost, write_json
 
     check_choices(profile, task, archs)
@@ -117,7 +117,8 @@ def ray_(n_runs, cores, profile, arch, steps) -> None:
     import os
 
     import baselines
-    from bench import perf_ray, profiles
+    from bench.perf import ray as perf_ray
+    from bench.run import profiles
 
     if profile not in profiles.names():
         raise click.BadParameter(f"{profile!r}; choose from {', '.join(profiles.names())}",
@@ -138,7 +139,8 @@ def ray_(n_runs, cores, profile, arch, steps) -> None:
               help="Count training FLOPs (one forward+backward per distinct run spec).")
 def suite_(out, flops) -> None:
     """Wall-time breakdown of a finished suite's results dir; training GFLOP/s vs CPU peak."""
-    from bench import hardware, perf_suite
+    from bench.perf import hardware
+    from bench.perf import suite as perf_suite
 
     try:
         b = perf_suite.breakdown(out)
@@ -164,8 +166,8 @@ def suite_(out, flops) -> None:
                                       "help_option_names": []})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def gpu_(args) -> None:
-    """GPU path check (python -m bench.gpu_check --help); exit 0 also when SKIPPED (no CUDA)."""
-    from bench import gpu_check
+    """GPU path check (python -m bench.perf.gpu --help); exit 0 also when SKIPPED (no CUDA)."""
+    from bench.perf import gpu as gpu_check
 
     raise SystemExit(gpu_check.main(list(args)))
 
@@ -185,7 +187,7 @@ def all_(ctx, out, quick) -> None:
     ]
     if out:
         sections.append((f"suite breakdown of {out}", suite_, dict(out=out)))
-    from bench import hardware
+    from bench.perf import hardware
 
     for title, command, kwargs in sections:
         click.echo(f"\n== {title}")

@@ -16,7 +16,7 @@ def _echo(line: str) -> None:
 
 def resolve_names(kind: str, requested: tuple[str, ...], param: str) -> tuple[str, ...]:
     """Check task / arch names against their registries (registering plugin paths); usage errors."""
-    from bench import plugins
+    from bench.run import plugins
 
     if kind == "archs":
         registry = plugins.registry_for("baselines")
@@ -37,7 +37,8 @@ def resolve_names(kind: str, requested: tuple[str, ...], param: str) -> tuple[st
 def plan_runs(suite: str, tasks_: tuple[str, ...], archs: tuple[str, ...], seeds: int | None,
               profile: str | None, overrides: tuple[str, ...]) -> list:
     """The RunSpecs of the command line, every name checked (click usage errors on bad input)."""
-    from bench import plugins, profiles, spec, suites
+    from bench.run import plugins, profiles, spec
+    from bench.suite import suites
 
     if suite not in suites.SUITES:
         raise click.BadParameter(suites.SUITES.unknown_message(suite), param_hint="--suite")
@@ -67,7 +68,7 @@ def plan_runs(suite: str, tasks_: tuple[str, ...], archs: tuple[str, ...], seeds
 def make_executor(kind: str, *, ray_address: str | None, num_cpus: int | None, cpus_per_run: int,
                   gpus_per_run: float, retries: int, plugin_archs: tuple[str, ...]):
     """A serial or Ray executor (not started); cheap checks (address, GPU) fail here, at once."""
-    from bench import executors
+    from bench.suite import executors
 
     if kind == "serial":
         return executors.SerialExecutor(threads=cpus_per_run,
@@ -97,9 +98,10 @@ def run_benchmark(*, suite: str = "quick", tasks_: tuple[str, ...] = (),
                   retries: int = 1, force: bool = False, dry_run: bool = False,
                   overrides: tuple[str, ...] = ()) -> int:
     """Everything `compbench run` does; returns the exit code (0 ok, 1 some run failed)."""
-    from bench import executors, plugins
-    from bench.cost import longest_first
-    from bench.store import IncompatibleResultsError, Store
+    from bench.results.store import IncompatibleResultsError, Store
+    from bench.run import plugins
+    from bench.suite import executors
+    from bench.suite.cost import longest_first
 
     t0 = time.perf_counter()
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")

@@ -1,4 +1,4 @@
-"""Training throughput: the harness loop (bench.train) against a bare PyTorch loop, plus FLOPs."""
+"""Training throughput: the harness loop against a bare PyTorch loop, plus FLOPs."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from bench.diffusion import P_MEAN, P_STD, SIGMA_DATA, edm_loss
-from bench.spec import RunSpec
-from bench.threads import torch_threads
-from bench.train import build, train, training_set
+from bench.core.diffusion import P_MEAN, P_STD, SIGMA_DATA, edm_loss
+from bench.run.spec import RunSpec
+from bench.run.threads import torch_threads
+from bench.run.train import build, train, training_set
 
 
 def train_step_flops(model, y, tokens, mask) -> int:
@@ -31,7 +31,7 @@ def _rates(steps: int, start: tuple[float, float], end: tuple[float, float]) -> 
 
 
 def harness_rate(spec: RunSpec, *, steps: int, warmup: int, threads: int) -> tuple[float, float]:
-    """(wall, CPU) steps/s of bench.train over `steps` steps after `warmup` (setup excluded)."""
+    """(wall, CPU) steps/s of bench.run.train over `steps` steps after `warmup` (setup excluded)."""
     stamps: dict[int, tuple[float, float]] = {}
     timed = RunSpec(spec.task, spec.arch, spec.seed, spec.profile,
                     {**dict(spec.overrides), "steps": warmup + steps, "loss_every": warmup})
@@ -47,7 +47,7 @@ def bare_rate(spec: RunSpec, *, steps: int, warmup: int, threads: int):
         task, model = build(spec)
         images, tokens, mask = training_set(task, p.batch_size, spec.seed)  # one fixed batch
         opt = torch.optim.AdamW(model.parameters(), lr=p.lr, weight_decay=p.weight_decay,
-                                foreach=True)  # as bench.train
+                                foreach=True)  # as bench.run.train
         info = {"flops_per_step": train_step_flops(model, images, tokens, mask),
                 "n_params": sum(q.numel() for q in model.parameters() if q.requires_grad)}
         B = images.shape[0]

@@ -1,6 +1,6 @@
 """Wall-time breakdown of a finished suite from its results directory (`compbench perf suite`).
 
-Sources: every run's metrics.json `timings` (seconds per stage, bench.pipeline.execute) and every
+Sources: every run's metrics.json `timings` (seconds per stage, bench.run.execute.execute) and every
 `drives/*.json` record (`compbench run`'s plan, executor start, runs and total seconds).
 
 Wall time W = sum of the drives' totals = driver (plan, report, other) + executor start (Ray
@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.store import Store
+from bench.results.store import Store
 
 STAGES = ("train", "sample", "evaluate", "locality")  # their own rows; the rest is "pictures/other"
 LABELS = {"train": "training", "sample": "sampling", "evaluate": "evaluation",
@@ -126,7 +126,7 @@ def training_flops(runs: list[dict], flops_fn=None) -> dict:
     """Achieved training GFLOP/s: FLOPs of every ok run's steps / its training-loop seconds.
 
     flops_fn(metrics) -> FLOPs of one training step (default: count them on a rebuilt model with
-    bench.train_perf.train_step_flops; one forward+backward per distinct spec).
+    bench.perf.train.train_step_flops; one forward+backward per distinct spec).
     """
     flops_fn = flops_fn or step_flops
     total_flop = total_loop_s = total_core_s = 0.0
@@ -154,10 +154,10 @@ def training_flops(runs: list[dict], flops_fn=None) -> dict:
 
 def step_flops(m: dict) -> int:
     """FLOPs of one training step of the run with metrics `m` (rebuilds the model, no weights)."""
-    from bench.spec import RunSpec
-    from bench.threads import torch_threads
-    from bench.train import build, training_set
-    from bench.train_perf import train_step_flops
+    from bench.perf.train import train_step_flops
+    from bench.run.spec import RunSpec
+    from bench.run.threads import torch_threads
+    from bench.run.train import build, training_set
 
     spec = RunSpec.from_json(json.dumps(m["spec"]))
     p = spec.profile_resolved()

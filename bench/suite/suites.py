@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.spec import RunSpec
+from bench.run.spec import RunSpec
 from tasks.registry import Registry
 
 ALL = "*"  # in a suite's entries: every registered task / architecture at plan time

@@ -7,7 +7,7 @@ import functools
 import torch
 from torch import nn
 
-from bench.spec import RunSpec
+from bench.run.spec import RunSpec
 
 
 def layer_macs(model: nn.Module, *inputs) -> int:
@@ -35,7 +35,7 @@ def layer_macs(model: nn.Module, *inputs) -> int:
 
 @functools.lru_cache(maxsize=256)
 def _macs_per_sample(task: str, arch: str, profile: str, overrides: tuple) -> int:
-    from bench.train import build, training_set
+    from bench.run.train import build, training_set
 
     with torch.random.fork_rng(devices=[]):
         task_, model = build(RunSpec(task, arch, 0, profile, overrides))

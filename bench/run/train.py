@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from bench.diffusion import edm_loss
-from bench.profiles import Profile
-from bench.spec import RunSpec
-from bench.threads import torch_threads
+from bench.core.diffusion import edm_loss
+from bench.run.profiles import Profile
+from bench.run.spec import RunSpec
+from bench.run.threads import torch_threads
 
 
 @dataclass

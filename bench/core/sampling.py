@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from bench.diffusion import combined_denoiser, get_sampler, get_sigmas_karras
+from bench.core.diffusion import combined_denoiser, get_sampler, get_sigmas_karras
 
 
 def sample_seed(seed: int, index: int) -> int:

@@ -1,6 +1,6 @@
 """Executors (serial, Ray) that run RunSpecs with retries, and the driver that writes each result.
 
-An executor yields one bench.store.RunResult per spec, in the order runs finish. A run that raises,
+An executor yields one RunResult per spec, in the order runs finish. A run that raises,
 diverges, or whose worker dies is retried up to `retries` times, then yields a failed row. The
 driver (`drive`) writes every result as it arrives, so an interrupt loses no finished run.
 """
@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from bench import pipeline
-from bench.store import RunResult, Store
+from bench.results.store import RunResult, Store
+from bench.run import execute as pipeline
 
 REACH_TIMEOUT_S = 3.0
 

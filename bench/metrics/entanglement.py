@@ -19,7 +19,7 @@ import math
 import numpy as np
 import torch
 
-from bench.locality import _seed
+from bench.metrics.locality import _seed
 
 DEFAULT_SIGMA = 1.0  # noise level of the paired inputs
 N_RANDOM = 200  # draws of random directions for the baseline

@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from bench import locality
-from bench.store import atomic_write_png
+from bench.metrics import locality
+from bench.results.store import atomic_write_png
 
 PICTURE_SIGMAS = (locality.SIGMAS[1], locality.SIGMAS[4], locality.SIGMAS[7])  # low, mid, high
 N_PIXELS = 4  # spatial maps per sigma: two on objects, two on background

@@ -1,6 +1,6 @@
 """One run end to end: train -> sample at every test length -> evaluate -> locality -> pictures.
 
-Everything comes back as in-memory data (a bench.store.RunResult: metrics dict and file bytes), so
+Everything comes back as in-memory data (a RunResult: metrics dict and file bytes), so
 the driver writes it and a Ray cluster needs no shared file system.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import plugins, provenance
-from bench.store import RunResult, sha256
+from bench.results.store import RunResult, sha256
+from bench.run import plugins, provenance
 
 ID_LENGTHS = (1, 2, 3)  # DESIGN.md: id_acc = mean accuracy over k in {1, 2, 3}
 OOD_LENGTHS = (4, 5, 6)  # ood_acc over k in {4, 5, 6}, a fixed window across resolutions
@@ -132,10 +132,11 @@ def failed_result(spec, error: str, attempts: int) -> RunResult:
 def execute(spec, *, threads: int | None = None, device: str | None = None,
             plugin_archs: tuple[str, ...] = ()) -> RunResult:
     """One run: train, sample at every test length, evaluate, measure locality, draw pictures."""
-    import bench.train
+    import bench.run.train
     import tasks
-    from bench import checkpoint, sampling
-    from bench.threads import torch_threads
+    from bench.core import sampling
+    from bench.run import checkpoint
+    from bench.run.threads import torch_threads
 
     plugins.load_entry_points()
     plugins.register_all((*plugin_archs, spec.arch))
@@ -143,7 +144,7 @@ def execute(spec, *, threads: int | None = None, device: str | None = None,
     with torch_threads(threads):
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        trained = bench.train.train(spec, threads=threads, device=device)
+        trained = bench.run.train.train(spec, threads=threads, device=device)
         timings["train"] = time.perf_counter() - t0
         log = trained.log
         if log.get("status") != "ok":
@@ -157,7 +158,7 @@ def execute(spec, *, threads: int | None = None, device: str | None = None,
         images, ks, scene_json, seeds, scene_lists = [], [], [], [], []
         for k in task.test_lengths:
             scenes = task.scenes("test", k, p.samples_per_k, EVAL_SCENE_SEED + k)
-            seed_k = bench.train.derived_seed(spec.seed, 7, k)
+            seed_k = bench.run.train.derived_seed(spec.seed, 7, k)
             x = sampling.generate(model, task, scenes, seed=seed_k, steps=p.sampler_steps,
                                   sampler=p.sampler, guidance=p.guidance,
                                   compose_weight=p.compose_weight, sigma_min=p.sigma_min,
@@ -180,7 +181,7 @@ def execute(spec, *, threads: int | None = None, device: str | None = None,
         all_images, all_k = np.concatenate(images), np.concatenate(ks)
         all_success, all_seeds = np.concatenate(success), np.concatenate(seeds)
 
-        from bench import locality
+        from bench.metrics import locality
 
         t = time.perf_counter()
         loc = locality.measure(model, task, n=p.locality_n, seed=0, guidance=p.guidance,
@@ -190,7 +191,7 @@ def execute(spec, *, threads: int | None = None, device: str | None = None,
         files: dict[str, bytes] = {}
         t = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="compbench-run-") as tmp:
-            from bench import pictures
+            from bench.metrics import pictures
 
             drawn = pictures.save_locality_pictures(model, task, Path(tmp) / "pictures",
                                                     guidance=p.guidance,
@@ -205,7 +206,7 @@ def execute(spec, *, threads: int | None = None, device: str | None = None,
 
         entanglement = None
         if task.token_dim > 2:  # tokens carry attributes (color): the feature-space probe
-            from bench import entanglement as ent
+            from bench.metrics import entanglement as ent
 
             t = time.perf_counter()
             entanglement = ent.feature_entanglement(model, task, n=max(p.locality_n, 2), seed=0)

@@ -1,6 +1,6 @@
 """Ray parallel efficiency (`compbench perf ray`): N identical short trainings, Ray vs serial.
 
-N runs of bench.train.train (same profile and arch, seeds 0..N-1, 1 thread each) run once one
+N runs of bench.run.train.train (same profile and arch, seeds 0..N-1, 1 thread each) run once one
 after another in this process (T_serial) and once as N Ray tasks pinned to 1 CPU each (T_parallel:
 from submitting the tasks to the last result). With c = min(N, cores given to Ray) runs in flight,
 perfect scaling gives T_parallel = T_serial / c, so the per-core efficiency is
@@ -42,7 +42,7 @@ def efficiency(t_serial: float, t_parallel: float, n_runs: int, cores: int) -> d
 def specs(n_runs: int, *, profile: str, steps: int, task: str = "length",
           arch: str = "unet-film") -> list:
     """N RunSpecs alike except for the seed (0..N-1), `steps` training steps, a small data set."""
-    from bench.spec import RunSpec
+    from bench.run.spec import RunSpec
 
     over = {**DEFAULT_OVERRIDES, "steps": steps, "warmup_steps": min(steps, 5),
             "loss_every": steps}
@@ -50,8 +50,8 @@ def specs(n_runs: int, *, profile: str, steps: int, task: str = "length",
 
 
 def train_one(spec) -> dict:
-    """Train one spec on 1 thread -> {"wall", "cpu"} seconds of this process (bench.train.train)."""
-    from bench.train import train
+    """Train one spec on 1 thread -> {"wall", "cpu"} seconds of this process (train.train)."""
+    from bench.run.train import train
 
     w0, c0 = time.perf_counter(), time.process_time()
     result = train(spec, threads=1)
@@ -63,7 +63,7 @@ def train_one(spec) -> dict:
 
 def warm_spec(spec):
     """The spec cut to 2 steps: a warm-up run (imports, first-call kernel set-up)."""
-    from bench.spec import RunSpec
+    from bench.run.spec import RunSpec
 
     return RunSpec(spec.task, spec.arch, spec.seed, spec.profile,
                    {**dict(spec.overrides), "steps": 2, "warmup_steps": 1, "loss_every": 2})

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import torch
 
-from bench.spec import RunSpec
-from bench.store import atomic_write
+from bench.results.store import atomic_write
+from bench.run.spec import RunSpec
 
 FORMAT = 1
 
