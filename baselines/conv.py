@@ -20,14 +20,32 @@ from baselines.precond import EDMPrecond
 from baselines.registry import register
 from baselines.unet import check_resolution, level_channels
 
+#: Dilation of each block's convolution, by receptive field rf (0: the block's conv is 1x1).
+#: Up to rf 9 the first (rf - 1) / 2 blocks are plain 3x3; rf 13 and 17 dilate rf9's four 3x3
+#: convolutions, so they keep its parameters. Each dilation is at most 1 + the sum of those
+#: before it, so every offset up to (rf - 1) / 2 is a sum of distinct dilations: the receptive
+#: field is the whole rf x rf square, without gridding holes, even at the zero-padded border.
+DILATIONS = {
+    3: (1, 0, 0, 0),
+    5: (1, 1, 0, 0),
+    7: (1, 1, 1, 0),
+    9: (1, 1, 1, 1),
+    13: (1, 1, 2, 2),
+    17: (1, 2, 2, 3),
+}
+
 
 class LocalBlock(nn.Module):
-    """Residual block: PixelNorm -> SiLU -> k x k conv -> scale-shift -> SiLU -> 1x1 conv."""
+    """Residual block: PixelNorm -> SiLU -> conv -> scale-shift -> SiLU -> 1x1 conv.
 
-    def __init__(self, channels: int, emb_dim: int, kernel: int):
+    The conv is 3x3 with the given dilation, or 1x1 for dilation 0; it reaches `dilation` pixels.
+    """
+
+    def __init__(self, channels: int, emb_dim: int, dilation: int):
         super().__init__()
         self.norm1 = make_norm("pixel", channels)
-        self.conv = nn.Conv2d(channels, channels, kernel, padding=kernel // 2)
+        self.conv = nn.Conv2d(channels, channels, 3 if dilation else 1, padding=dilation,
+                              dilation=max(dilation, 1))
         self.norm2 = make_norm("pixel", channels)
         self.modulation = nn.Linear(emb_dim, 2 * channels)
         self.mix = nn.Conv2d(channels, channels, 1)
@@ -41,8 +59,8 @@ class LocalBlock(nn.Module):
 
 
 class LocalConvNet(nn.Module):
-    """Heatmap input and N_BLOCKS blocks, the first (rf - 1) / 2 with 3x3 convolutions, the rest
-    1x1; no downsampling and no spatial statistics, so the receptive field is exactly rf pixels.
+    """Heatmap input and N_BLOCKS blocks whose convolutions are dilated as DILATIONS[rf] says;
+    no downsampling and no spatial statistics, so the receptive field is exactly rf x rf pixels.
     """
 
     N_BLOCKS = 4
@@ -51,17 +69,16 @@ class LocalConvNet(nn.Module):
     def __init__(self, resolution: int, token_dim: int, width: int, rf: int,
                  bump_sigma: float = BUMP_SIGMA):
         super().__init__()
-        n3 = (rf - 1) // 2
-        if rf % 2 == 0 or not 1 <= n3 <= self.N_BLOCKS:
-            raise ValueError(f"rf must be odd in 3..{2 * self.N_BLOCKS + 1}, got {rf!r}")
+        if rf not in DILATIONS:
+            raise ValueError(f"rf must be one of {', '.join(map(str, DILATIONS))}, got {rf!r}")
         check_bump_sigma(bump_sigma)
         level_channels(width)  # the UNets' rule for width: a positive multiple of 8
         self.resolution, self.bump_sigma, self.rf = resolution, bump_sigma, rf
+        self.dilations = DILATIONS[rf]
         c = int(width * self.CHANNEL_MULT)
         self.embed = NoiseEmbedding(2 * width)
         self.conv_in = nn.Conv2d(3 + heatmap_channels(token_dim), c, 1)
-        self.blocks = nn.ModuleList(
-            LocalBlock(c, 2 * width, 3 if i < n3 else 1) for i in range(self.N_BLOCKS))
+        self.blocks = nn.ModuleList(LocalBlock(c, 2 * width, d) for d in self.dilations)
         self.norm_out = make_norm("pixel", c)
         self.conv_out = nn.Conv2d(c, 3, 1)
 
@@ -87,18 +104,27 @@ class LocalConvNet(nn.Module):
         return self._run(x, c_noise, tokens, mask).mean(dim=(2, 3))  # (B, C)
 
 
-def _conv_heatmap(rf: int):
-    def factory(task, *, width: int = 32, bump_sigma: float = BUMP_SIGMA) -> EDMPrecond:
-        check_resolution(task.resolution)
-        net = LocalConvNet(task.resolution, task.token_dim, width, rf, bump_sigma)
-        hparams = {"width": width, "bump_sigma": bump_sigma}
-        config = {"name": f"conv-heatmap-rf{rf}", "hparams": hparams}
-        return EDMPrecond(net, config=config, locality_radius=net.locality_radius)
+def conv_heatmap(task, *, rf: int, width: int = 32, bump_sigma: float = BUMP_SIGMA) -> EDMPrecond:
+    """Heatmap input, fully convolutional, no downsampling, receptive field exactly rf x rf px."""
+    check_resolution(task.resolution)
+    net = LocalConvNet(task.resolution, task.token_dim, width, rf, bump_sigma)
+    # The receptive field is the preset's name, not one of its hparams.
+    config = {"name": f"conv-heatmap-rf{rf}", "hparams": {"width": width, "bump_sigma": bump_sigma}}
+    return EDMPrecond(net, config=config, locality_radius=net.locality_radius)
 
+
+def _preset(rf: int):
+    """`conv_heatmap` with rf bound: the preset's declared hparams are width and bump_sigma."""
+    def factory(task, *, width: int = 32, bump_sigma: float = BUMP_SIGMA) -> EDMPrecond:
+        return conv_heatmap(task, rf=rf, width=width, bump_sigma=bump_sigma)
+
+    factory.__name__ = factory.__qualname__ = f"conv_heatmap_rf{rf}"
     factory.__doc__ = f"Heatmap input, fully convolutional, receptive field exactly {rf} px."
     return factory
 
 
-for _rf in (5, 9):
-    register(f"conv-heatmap-rf{_rf}", _conv_heatmap(_rf),
-             f"Heatmap input, fully convolutional, no downsampling, receptive field {_rf} px")
+for _rf in (5, 9, 13, 17):
+    _dilated = "" if max(DILATIONS[_rf]) == 1 else (
+        f", 3x3 dilations {'-'.join(map(str, DILATIONS[_rf]))} (rf9's parameters)")
+    register(f"conv-heatmap-rf{_rf}", _preset(_rf), "Heatmap input, fully convolutional, no "
+             f"downsampling, receptive field {_rf} px{_dilated}")

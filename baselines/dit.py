@@ -268,37 +268,31 @@ class DiTBackbone(nn.Module):
         return h[:, : self.n_side**2].mean(dim=1)  # (B, d)
 
 
-_HPARAMS = ("width", "depth", "heads", "mlp_ratio", "gate_init")
-_LOCAL_HPARAMS = ("radius", "window")
-
-
-def _build(name: str, task, local: bool, hparams: dict) -> EDMPrecond:
-    valid = _HPARAMS + (_LOCAL_HPARAMS if local else ())
-    unknown = sorted(set(hparams) - set(valid))
-    if unknown:
-        raise ValueError(f"unknown hparams {unknown} for {name!r}; valid: {', '.join(valid)}")
-    resolved = {"width": 32, "depth": 4, "heads": 2, "mlp_ratio": 2, "gate_init": 0.1}
-    if local:
-        resolved.update(radius=0.3, window=1.0)
-    resolved.update(hparams)
-    kwargs = {k: resolved[k] for k in _HPARAMS}
-    if local:
+def _build(name: str, task, hparams: dict, local: dict | None = None) -> EDMPrecond:
+    """Wrap a DiTBackbone in EDM preconditioning; config hparams = `hparams` then `local`'s."""
+    kwargs = dict(hparams)
+    if local is not None:
         # `radius` is in image widths, so the bound scales with the resolution.
-        kwargs.update(local=True, locality_radius=resolved["radius"] * task.resolution,
-                      window=resolved["window"])
+        kwargs.update(local=True, locality_radius=local["radius"] * task.resolution,
+                      window=local["window"])
     backbone = DiTBackbone(task.resolution, task.token_dim, **kwargs)
-    return EDMPrecond(backbone, config={"name": name, "hparams": resolved},
+    return EDMPrecond(backbone, config={"name": name, "hparams": {**hparams, **(local or {})}},
                       conditioning="joint", locality_radius=backbone.locality_radius)
 
 
-def dit(task, **hparams) -> EDMPrecond:
+def dit(task, *, width: int = 32, depth: int = 4, heads: int = 2, mlp_ratio: int = 2,
+        gate_init: float = 0.1) -> EDMPrecond:
     """`dit`: patch transformer, adaLN for sigma, conditioner tokens in context (global)."""
-    return _build("dit", task, False, hparams)
+    return _build("dit", task, {"width": width, "depth": depth, "heads": heads,
+                                "mlp_ratio": mlp_ratio, "gate_init": gate_init})
 
 
-def dit_local(task, **hparams) -> EDMPrecond:
+def dit_local(task, *, width: int = 32, depth: int = 4, heads: int = 2, mlp_ratio: int = 2,
+              gate_init: float = 0.1, radius: float = 0.3, window: float = 1.0) -> EDMPrecond:
     """`dit-local`: `dit` with neighbourhood patch attention and radius-limited token attention."""
-    return _build("dit-local", task, True, hparams)
+    return _build("dit-local", task, {"width": width, "depth": depth, "heads": heads,
+                                      "mlp_ratio": mlp_ratio, "gate_init": gate_init},
+                  local={"radius": radius, "window": window})
 
 
 register("dit", dit, "patch transformer (DiT, adaLN for sigma) with the tokens in context; global")

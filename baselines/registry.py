@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -16,8 +18,31 @@ def register(name: str, factory: Callable[..., torch.nn.Module], description: st
     REGISTRY.register(name, factory, description)
 
 
+def _declared(name: str) -> tuple[dict[str, inspect.Parameter], bool]:
+    """The factory's keyword-only parameters (its hparams), and whether it takes **kwargs too."""
+    params = inspect.signature(REGISTRY.factory(name)).parameters.values()
+    keyword = {p.name: p for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    return keyword, any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
+def hparams(name: str) -> dict[str, Any]:
+    """Declared hparams of `name` and their defaults, read from its factory's signature (the
+    keyword-only parameters after `task`); builds no model. Keywords a factory takes through
+    **kwargs are not declared and do not appear."""
+    keyword, _ = _declared(name)
+    required = [p for p, param in keyword.items() if param.default is inspect.Parameter.empty]
+    if required:
+        raise ValueError(f"architecture {name!r} declares hparams without a default: {required}")
+    return {p: param.default for p, param in keyword.items()}
+
+
 def get(name: str, task, **hparams) -> torch.nn.Module:
-    """Build the complete denoiser `name` for `task` (unknown names list the known ones)."""
+    """Build the complete denoiser `name` for `task` (unknown names list the known ones, unknown
+    hparams the declared ones)."""
+    keyword, open_ended = _declared(name)
+    unknown = sorted(set(hparams) - set(keyword))
+    if unknown and not open_ended:
+        raise ValueError(f"unknown hparams {unknown} for {name!r}; valid: {', '.join(keyword)}")
     return REGISTRY.get(name, task, **hparams)
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import types
 
 import pytest
 import torch
 
 import baselines
+from baselines.conv import DILATIONS, conv_heatmap
 from baselines.heatmap import bump_support_px, heatmap_channels, render_heatmap
 from baselines.layers import pixel_centres
 from bench.run.threads import torch_threads
@@ -55,7 +57,7 @@ def one_thread():
 
 def test_registry_lists_architectures_and_rejects_unknown_names():
     for name in ("unet-heatmap", "unet-film", "unet-xattn", "unet-xattn-local", "composable",
-                 "conv-heatmap-rf5", "conv-heatmap-rf9"):
+                 "conv-heatmap-rf5", "conv-heatmap-rf9", "conv-heatmap-rf13", "conv-heatmap-rf17"):
         assert name in ARCHS
         description = baselines.describe(name)
         assert description and "\n" not in description
@@ -67,6 +69,39 @@ def test_registry_lists_architectures_and_rejects_unknown_names():
         baselines.get("unet-xattn-local", fake_task(), radius=1.5)
     with pytest.raises(ValueError, match="resolution must be a multiple of 4"):
         baselines.get("conv-heatmap-rf5", fake_task(resolution=18))
+    # A preset's receptive field is its name, not an hparam; the conv family takes any listed rf.
+    with pytest.raises(ValueError, match=r"unknown hparams \['rf'\].*valid: width, bump_sigma"):
+        baselines.get("conv-heatmap-rf5", fake_task(), rf=9)
+    with pytest.raises(ValueError, match="rf must be one of 3, 5, 7, 9, 13, 17, got 11"):
+        conv_heatmap(fake_task(), rf=11)
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_hparams_are_declared_by_the_factory_signature(name):
+    # Read without building a model: keyword-only parameters with defaults, nothing hidden.
+    declared = baselines.hparams(name)
+    params = inspect.signature(baselines.REGISTRY.factory(name)).parameters.values()
+    assert list(params)[0].name == "task"
+    assert all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params)
+    assert declared["width"] == 32
+    # The built model's config is the name and the declared defaults updated by what was given.
+    given = {"width": WIDTH}
+    assert build(name).config == {"name": name, "hparams": {**declared, **given}}
+
+
+def test_dilated_receptive_fields_keep_rf9s_parameters_and_have_no_holes():
+    for rf, dilations in DILATIONS.items():
+        assert len(dilations) == 4 and sum(dilations) == (rf - 1) // 2
+        # Each dilation <= 1 + the reach before it: every offset is a sum of distinct dilations.
+        reach = 0
+        for d in sorted(dilations):
+            assert d <= reach + 1, (rf, dilations)
+            reach += d
+    task = fake_task()
+    counts = {rf: sum(p.numel() for p in baselines.get(f"conv-heatmap-rf{rf}", task,
+                                                       width=32).parameters())
+              for rf in (9, 13, 17)}
+    assert counts[13] == counts[17] == counts[9], counts
 
 
 @pytest.mark.parametrize("token_dim", [2, 10])
