@@ -138,3 +138,44 @@ def test_profiles_are_not_averaged_together(tmp_path):
     assert board.loc["quick", "ood_acc"] == pytest.approx(0.9)
     assert board.loc["smoke", "ood_acc"] == pytest.approx(0.2)
     assert (board["rank"] == 1).all() and (board["n_seeds"] == 1).all()
+
+
+def test_page_template_ships_with_the_package():
+    import importlib.resources
+
+    from leaderboard import html as page
+
+    assert {"leaderboard.html.j2", "leaderboard.css", "leaderboard.js"} <= set(
+        page.ENV.list_templates())
+    templates = importlib.resources.files("leaderboard") / "templates"
+    assert (templates / page.TEMPLATE).is_file()
+    # A non-editable `pip install .` ships them only as declared package data.
+    tomllib = pytest.importorskip("tomllib")
+    root = importlib.resources.files("leaderboard") / ".." / "pyproject.toml"
+    pyproject = tomllib.loads(root.read_text())
+    assert "templates/*" in pyproject["tool"]["setuptools"]["package-data"]["leaderboard"]
+    assert any(d.startswith("jinja2") for d in pyproject["project"]["dependencies"])
+
+
+def test_page_escapes_every_value():
+    from conftest import png_bytes
+
+    from leaderboard import html as page
+
+    evil = "<script>alert(1)</script>"
+    board = pd.DataFrame([{"task": "length", "arch": evil, "variant": "smoke", "rank": 1,
+                           "under_trained": False, "n_seeds": 1, "ood_acc": 0.5}])
+    runs = pd.DataFrame([{"task": "length", "arch": evil, "seed": 0, "run_id": "r0",
+                          "status": "failed", "error": evil}])
+    report = {"counts": {"runs": 2, "ok": 0, "failed": 1, "corrupt": 1},
+              "correlation": {"rho": None, "reason": evil}, "intervention": [],
+              "provenance": {"out": evil, "git": [(evil, True)]}}
+    text = page.render(report=report, board=board, runs=runs, corrupt=[(evil, evil)],
+                       scatter=png_bytes(), curves={evil: png_bytes()}, samples=[],
+                       pictures=[(evil, png_bytes())])
+    assert text.count("<script") == 1  # the page's own script, nothing from the values
+    # Shown escaped in each of its 13 places: the row's data-arch and name, the failed run's arch
+    # and error, the correlation's reason, the corrupt run's id and reason, the output directory,
+    # the git commit, and the alt text and caption of a curve and of a picture.
+    assert text.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 13
+    assert 'data-arch="&lt;script&gt;alert(1)&lt;/script&gt;"' in text
