@@ -2,7 +2,8 @@
 
 # Importing each family module registers its presets.
 from baselines import composable, conv, dit, unet  # noqa: F401
-from baselines.registry import REGISTRY, describe, get, hparams, names, register
+from baselines.registry import REGISTRY, declared_config, describe, get, hparams, names, register
 from tasks.registry import UnknownNameError
 
-__all__ = ["REGISTRY", "UnknownNameError", "describe", "get", "hparams", "names", "register"]
+__all__ = ["REGISTRY", "UnknownNameError", "declared_config", "describe", "get", "hparams", "names",
+           "register"]

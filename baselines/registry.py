@@ -36,6 +36,19 @@ def hparams(name: str) -> dict[str, Any]:
     return {p: param.default for p, param in keyword.items()}
 
 
+def declared_config(name: str, **given) -> dict | None:
+    """The config `get(name, task, **given).config` holds ({"name", "hparams"} with defaults),
+    read from the factory's signature without building a model; None for a factory that also
+    takes **kwargs (its config is only known once built). Unknown hparams: ValueError."""
+    keyword, open_ended = _declared(name)
+    if open_ended:
+        return None
+    unknown = sorted(set(given) - set(keyword))
+    if unknown:
+        raise ValueError(f"unknown hparams {unknown} for {name!r}; valid: {', '.join(keyword)}")
+    return {"name": name, "hparams": {**hparams(name), **given}}
+
+
 def get(name: str, task, **hparams) -> torch.nn.Module:
     """Build the complete denoiser `name` for `task` (unknown names list the known ones, unknown
     hparams the declared ones)."""

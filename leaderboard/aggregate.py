@@ -7,19 +7,16 @@ import re
 import numpy as np
 import pandas as pd
 
-from bench.results.store import Store
+from bench.results import COMPETENCE, LOCALITY_METRICS, Metrics, Store, higher_is_better
 from leaderboard import stats
 
-UNDER_TRAINED_ID_ACC = stats.MIN_ID_ACC  # id_acc below this = under-trained (listed, not ranked)
-LOCALITY_METRICS = ("cond_locality", "cond_locality_raw", "cond_locality_ablation",
-                    "cond_sensitivity", "spatial_r50", "spatial_r50_radii", "spatial_frac",
-                    "cond_locality_attr")
+UNDER_TRAINED_ID_ACC = COMPETENCE  # id_acc below this = under-trained (listed, not ranked)
 COLOR_METRICS = ("color_acc", "heldout_pair_acc", "seen_pair_acc", "feature_entanglement",
                  "feature_entanglement_random")
 KEY = ["task", "arch", "variant"]  # variant: profile (+ overrides); seeds average within a key
 
 
-def load(out_dir) -> tuple[list[dict], list[tuple[str, str]]]:
+def load(out_dir) -> tuple[list[Metrics], list[tuple[str, str]]]:
     """(metrics of every complete or failed run, [(run_id, reason)] of corrupt run directories)."""
     records, corrupt = [], []
     for run_id, state, metrics in Store(out_dir).iter_metrics():
@@ -30,7 +27,7 @@ def load(out_dir) -> tuple[list[dict], list[tuple[str, str]]]:
     return records, corrupt
 
 
-def _sigma_key(sigma: str) -> str:
+def _sigma_key(sigma: float) -> str:
     return f"{float(sigma):.3g}"
 
 
@@ -53,21 +50,27 @@ def _flatten_entanglement(ent: dict | None) -> dict:
     return out
 
 
-def run_row(m: dict) -> dict:
-    """One runs.csv row from a run's metrics.json."""
-    spec, prov = m.get("spec") or {}, m.get("provenance") or {}
+def variant(spec: dict) -> str:
+    """The row label beside task and arch: profile, then its overrides, then the architecture's
+    hyperparameters (`arch:radius=0.2`), so runs that differ in any of them never average."""
+    parts = [f"{k}={v}" for k, v in spec.get("overrides") or []]
+    parts += [f"arch:{k}={v}" for k, v in spec.get("arch_overrides") or []]
+    return "+".join([spec.get("profile", ""), *parts]) if parts else spec.get("profile", "")
+
+
+def run_row(m: Metrics) -> dict:
+    """One runs.csv row from a run's metrics."""
+    spec, prov = m.spec, m.provenance or {}
     git = prov.get("git") or {}
-    resolved = m.get("resolved") or {}
-    overrides = ",".join(f"{k}={v}" for k, v in spec.get("overrides") or [])
+    resolved = m.resolved or {}
     row = {"task": spec.get("task"), "arch": spec.get("arch"), "seed": spec.get("seed"),
-           "profile": spec.get("profile"),
-           "variant": spec.get("profile", "") + (f"+{overrides}" if overrides else ""),
-           "status": m.get("status"), "error": m.get("error"), "attempts": m.get("attempts")}
-    acc = m.get("accuracy")
+           "profile": spec.get("profile"), "variant": variant(spec),
+           "status": m.status, "error": m.error, "attempts": m.attempts}
+    acc = m.accuracy
     if acc:
         row["id_acc"], row["ood_acc"] = acc.get("id_acc"), acc.get("ood_acc")
         per_k = {int(k): v for k, v in acc["per_k"].items()}
-        task = m.get("task") or {}
+        task = m.task or {}
         for name, ks in (("id_acc", task.get("id_lengths", ())),
                          ("ood_acc", task.get("ood_lengths", ()))):
             s = sum(per_k[k]["successes"] for k in ks if k in per_k)
@@ -87,19 +90,19 @@ def run_row(m: dict) -> dict:
         row.update({k: v for k, v in (acc.get("color") or {}).items() if k in COLOR_METRICS})
     for split, suffix in (("ood", ""), ("id", "_id")):
         for metric in LOCALITY_METRICS:
-            entry = ((m.get("locality") or {}).get(split) or {}).get(metric)
+            entry = ((m.locality or {}).get(split) or {}).get(metric)
             if entry is None:
                 continue
             row[f"{metric}{suffix}"] = entry.get("mean")
-            for sigma, value in (entry.get("per_sigma") or {}).items():
+            for sigma, value in entry.get("per_sigma") or ():
                 row[f"{metric}{suffix}_s{_sigma_key(sigma)}"] = value
-    row.update(_flatten_entanglement(m.get("entanglement")))
-    train, arch, timings = m.get("train") or {}, m.get("arch") or {}, m.get("timings") or {}
+    row.update(_flatten_entanglement(m.entanglement))
+    train, arch, timings = m.train or {}, m.arch or {}, m.timings or {}
     row.update(
         train_seconds=train.get("seconds"), steps=train.get("steps"),
         n_params=arch.get("n_params") or train.get("n_params"),
         conditioning=arch.get("conditioning"), locality_radius=arch.get("locality_radius"),
-        run_seconds=timings.get("total"), run_id=m.get("run_id"),
+        run_seconds=timings.get("total"), run_id=m.run_id,
         task_version=resolved.get("task_version"), git_commit=git.get("commit"),
         git_dirty=git.get("dirty"),
         packages=";".join(f"{k}={v}" for k, v in sorted((prov.get("packages") or {}).items())),
@@ -108,7 +111,7 @@ def run_row(m: dict) -> dict:
     return row
 
 
-def runs_table(records: list[dict]) -> pd.DataFrame:
+def runs_table(records: list[Metrics]) -> pd.DataFrame:
     """runs.csv: one row per run, sorted by task, arch, seed."""
     if not records:
         return pd.DataFrame(columns=["task", "arch", "seed", "profile", "variant", "status",
@@ -161,7 +164,7 @@ def leaderboard_table(runs: pd.DataFrame) -> pd.DataFrame:
     board["rank"] = np.nan
     for _, group in board.groupby(["task", "variant"]):
         ranked = group[~group["under_trained"] & group["ood_acc"].notna()]
-        order = ranked["ood_acc"].rank(ascending=False, method="min")
+        order = ranked["ood_acc"].rank(ascending=not higher_is_better("ood_acc"), method="min")
         board.loc[order.index, "rank"] = order
     board["rank"] = board["rank"].astype("Int64")
     first = ["task", "arch", "variant", "rank", "under_trained", "n_seeds", "n_failed", "seeds"]

@@ -12,6 +12,8 @@ import math
 import jinja2
 import pandas as pd
 
+from bench.results.definitions import COMPETENCE, window_label
+
 TEMPLATE = "leaderboard.html.j2"
 
 # autoescape on: every value is escaped unless the template says otherwise.
@@ -106,4 +108,5 @@ def render(*, report: dict, board: pd.DataFrame, runs: pd.DataFrame, corrupt: li
         secondary=corr.get("secondary") or [], scatter=scatter, curves=sorted(curves.items()),
         intervention=report.get("intervention") or [], failed=failed_runs(runs),
         corrupt=corrupt, samples=samples, pictures=pictures,
-        provenance=provenance_lines(report.get("provenance") or {}))
+        provenance=provenance_lines(report.get("provenance") or {}),
+        ood_window=window_label("ood"), competence=COMPETENCE)

@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-import io
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.figure import Figure
 
-from leaderboard.stats import MIN_ID_ACC
+from bench.results.definitions import COMPETENCE
+from bench.results.io import figure_png
 
 
 def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
+    return figure_png(fig, dpi=100, bbox_inches="tight")
+
+
+def _figure(figsize):
+    """(figure, axes) made without pyplot: no backend is chosen, nothing is left open."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots()
 
 
 def _placeholder(text: str) -> bytes:
-    fig, ax = plt.subplots(figsize=(5, 1.2))
+    fig, ax = _figure((5, 1.2))
     ax.text(0.5, 0.5, text, ha="center", va="center")
     ax.set_axis_off()
     return _png(fig)
@@ -45,14 +44,14 @@ def locality_scatter(runs: pd.DataFrame, x: str = "cond_locality", y: str = "ood
     data = _labelled(data[np.isfinite(data[x].astype(float)) & np.isfinite(data[y].astype(float))])
     if data.empty:
         return _placeholder(f"no runs with finite {x} and {y}")
-    under = data["id_acc"] < MIN_ID_ACC if "id_acc" in data else pd.Series(False, data.index)
+    under = data["id_acc"] < COMPETENCE if "id_acc" in data else pd.Series(False, data.index)
     sns.set_theme(style="whitegrid")
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    fig, ax = _figure((7.5, 5))
     if (~under).any():
         sns.scatterplot(data=data[~under], x=x, y=y, hue="arch", style="task", s=70, ax=ax)
     if under.any():
         ax.scatter(data.loc[under, x], data.loc[under, y], s=70, facecolors="none",
-                   edgecolors="0.45", label=f"under-trained (id_acc < {MIN_ID_ACC})")
+                   edgecolors="0.45", label=f"under-trained (id_acc < {COMPETENCE})")
     for _, run in data.iterrows():  # every point (every seed) carries its architecture's name
         ax.annotate(f"{run['arch']} ({run['task']})", (run[x], run[y]), xytext=(5, 5),
                     textcoords="offset points", fontsize=6)
@@ -74,7 +73,7 @@ def accuracy_vs_k(runs: pd.DataFrame, task: str, train_lengths=(1, 3)) -> bytes:
     long["k"] = long["k"].str[5:].astype(int)
     long = long.dropna(subset=["acc"])
     sns.set_theme(style="whitegrid")
-    fig, ax = plt.subplots(figsize=(7.5, 4))
+    fig, ax = _figure((7.5, 4))
     ax.axvspan(train_lengths[0] - 0.5, train_lengths[1] + 0.5, color="0.85", zorder=0,
                label="train range")
     sns.lineplot(data=long, x="k", y="acc", hue="arch", marker="o", errorbar=("ci", 95), ax=ax)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench import __version__
-from bench.results.store import Store, atomic_write, jsonable
+from bench.results import Metrics, Store, atomic_write, jsonable
 from leaderboard import aggregate, plots, stats
 from leaderboard import html as page
 
@@ -40,11 +40,11 @@ def correlation_summary(runs: pd.DataFrame) -> dict:
     return jsonable(out)
 
 
-def provenance_summary(records: list[dict], out_dir) -> dict:
+def provenance_summary(records: list[Metrics], out_dir) -> dict:
     """Commits (with dirty flags), package versions and hardware over every run, plus build time."""
     git, hardware, packages = [], [], {}
     for m in records:
-        prov = m.get("provenance") or {}
+        prov = m.provenance or {}
         g = prov.get("git") or {}
         pair = (g.get("commit"), g.get("dirty"))
         if pair not in git:
@@ -59,12 +59,12 @@ def provenance_summary(records: list[dict], out_dir) -> dict:
             "hardware": hardware, "packages": packages}
 
 
-def timing_summary(records: list[dict], drives: list[dict]) -> dict:
+def timing_summary(records: list[Metrics], drives: list[dict]) -> dict:
     """Seconds per run stage summed over finished runs, and every `compbench run` invocation."""
     stages: dict[str, float] = {}
     for m in records:
-        for stage, value in (m.get("timings") or {}).items():
-            if m.get("status") == "ok" and isinstance(value, int | float):
+        for stage, value in (m.timings or {}).items():
+            if m.ok and isinstance(value, int | float):
                 stages[stage] = stages.get(stage, 0.0) + float(value)
     return {"run_stage_seconds": stages, "drives": drives}
 

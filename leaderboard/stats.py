@@ -21,10 +21,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from bench.results.definitions import COMPETENCE, higher_is_better
+
 PRIMARY_SCORE = "cond_locality"
 OUTCOME = "ood_acc"
 PRIMARY_TASKS = ("length", "length-single")
-MIN_ID_ACC = 0.8  # below it a run is under-trained and left out of the correlation
+MIN_ID_ACC = COMPETENCE  # below it a run is under-trained and left out of the correlation
 SECONDARY_SCORES = (
     "cond_locality_ablation",
     "cond_locality_raw",
@@ -279,4 +281,6 @@ def secondary_correlations(
         )
     table = pd.DataFrame(rows)
     table["p_holm"] = holm(table["p_value"].to_numpy(dtype=float))
+    # The sign locality theory predicts: + where more of the score means more local.
+    table["expected_sign"] = ["+" if higher_is_better(s) else "-" for s in table["score"]]
     return table

@@ -8,6 +8,10 @@ import sys
 import numpy as np
 import pytest
 
+from bench.metrics.accuracy import summary as accuracy_summary
+from bench.results import schema
+from bench.results.schema import Metrics
+
 # A tiny smoke suite: smoke profile, shrunk further so each run takes seconds (tests only).
 SHRINK = ("--set", "steps=6", "--set", "n_train_scenes=8", "--set", "samples_per_k=2",
           "--set", "locality_n=1", "--set", "sampler_steps=2")
@@ -113,20 +117,20 @@ def png_bytes(value: float = 0.5, size: int = 8) -> bytes:
     return buf.getvalue()
 
 
-SIGMAS = ("0.05", "10.0")
+SIGMAS = (0.05, 10.0)
 
 
 def fake_metrics(spec, *, id_acc: float, ood_acc: float, cond_locality: float,
-                 status: str = "ok", color: bool = False) -> dict:
-    """A metrics.json body of the store's schema with known numbers (per-k accuracies all equal)."""
+                 status: str = "ok", color: bool = False) -> Metrics:
+    """Metrics of the results schema with known numbers (per-k accuracies all equal)."""
     n = 10
+    provenance = {"git": {"commit": "abc123", "dirty": True}, "packages": {"torch": "2.13.0"},
+                  "hardware": {"cpu": "x86_64", "cpu_count": 2, "device": "cpu"}}
     if status != "ok":
-        return {"run_id": spec.run_id, "status": "failed", "error": "RuntimeError: boom",
-                "attempts": 2, "spec": {"task": spec.task, "arch": spec.arch, "seed": spec.seed,
-                                        "profile": spec.profile, "overrides": []},
-                "resolved": spec.resolve(), "task": None, "arch": None, "accuracy": None,
-                "locality": None, "entanglement": None, "train": None, "timings": None,
-                "provenance": {"git": {"commit": "abc", "dirty": False}}}
+        return schema.failed(run_id=spec.run_id, spec=spec.to_dict(), resolved=spec.resolve(),
+                             error="RuntimeError: boom", attempts=2,
+                             provenance={"git": {"commit": "abc", "dirty": False}},
+                             traceback="Traceback (most recent call last): ...")
     per_k = {}
     for k in range(7):
         acc = 1.0 if k == 0 else id_acc if k <= 3 else ood_acc
@@ -136,41 +140,33 @@ def fake_metrics(spec, *, id_acc: float, ood_acc: float, cond_locality: float,
         if color:
             row.update(color_correct=0.9, n_heldout=4, successes_heldout=2, n_seen=6,
                        successes_seen=5)
-        per_k[str(k)] = row
-    accuracy = {"id_acc": float(np.mean([per_k[str(k)]["acc"] for k in (1, 2, 3)])),
-                "ood_acc": float(np.mean([per_k[str(k)]["acc"] for k in (4, 5, 6)])),
-                "per_k": per_k}
+        per_k[k] = row
+    accuracy = accuracy_summary(per_k)
     if color:
         accuracy["color"] = {"color_acc": 0.9, "heldout_pair_acc": 0.5, "seen_pair_acc": 0.8,
                              "n_heldout": 24, "n_seen": 36}
 
     def entry(value):
-        return {"mean": value, "per_sigma": {s: value for s in SIGMAS}}
+        return {"mean": value, "per_sigma": [[s, value] for s in SIGMAS]}
 
     locality = {split: {"cond_locality": entry(cond_locality), "cond_locality_raw": entry(0.5),
                         "cond_locality_ablation": entry(cond_locality / 2),
                         "cond_sensitivity": entry(1.0), "spatial_r50": entry(2.0),
                         "spatial_frac": entry(0.7)} for split in ("id", "ood")}
-    return {
-        "run_id": spec.run_id, "status": "ok", "error": None, "attempts": 1,
-        "spec": {"task": spec.task, "arch": spec.arch, "seed": spec.seed,
-                 "profile": spec.profile, "overrides": []},
-        "resolved": spec.resolve(),
-        "task": {"name": spec.task, "version": spec.resolve()["task_version"], "resolution": 16,
-                 "max_objects": 6, "train_lengths": [1, 2, 3], "test_lengths": list(range(7)),
-                 "id_lengths": [1, 2, 3], "ood_lengths": [4, 5, 6]},
-        "arch": {"name": spec.arch, "conditioning": "joint", "locality_radius": None,
-                 "n_params": 1000, "config": {"name": spec.arch}},
-        "accuracy": accuracy, "locality": locality,
-        "entanglement": {"feature_entanglement": 0.2, "feature_entanglement_random": 0.1}
+    return schema.Metrics(
+        run_id=spec.run_id, status="ok", spec=spec.to_dict(), resolved=spec.resolve(),
+        provenance=provenance,
+        task={"name": spec.task, "version": spec.resolve()["task_version"], "resolution": 16,
+              "max_objects": 6, "train_lengths": [1, 2, 3], "test_lengths": list(range(7)),
+              "id_lengths": [1, 2, 3], "ood_lengths": [4, 5, 6], "train_window": [1, 2, 3]},
+        arch={"name": spec.arch, "conditioning": "joint", "locality_radius": None,
+              "n_params": 1000, "config": {"name": spec.arch}},
+        accuracy=accuracy, locality=locality,
+        entanglement={"feature_entanglement": 0.2, "feature_entanglement_random": 0.1}
         if color else None,
-        "train": {"status": "ok", "seconds": 1.5, "steps": 6, "n_params": 1000,
-                  "final_loss": 0.3, "losses": [0.5, 0.3]},
-        "timings": {"train": 1.5, "total": 2.0},
-        "provenance": {"git": {"commit": "abc123", "dirty": True},
-                       "packages": {"torch": "2.13.0"},
-                       "hardware": {"cpu": "x86_64", "cpu_count": 2, "device": "cpu"}},
-    }
+        train={"status": "ok", "seconds": 1.5, "steps": 6, "n_params": 1000,
+               "final_loss": 0.3, "losses": [0.5, 0.3]},
+        timings={"train": 1.5, "total": 2.0})
 
 
 # (task, arch, seed) -> (id_acc, ood_acc, cond_locality): ood_acc increases with cond_locality among

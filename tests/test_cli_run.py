@@ -36,12 +36,12 @@ def test_smoke_suite_with_a_failing_plugin(smoke_run):
     assert set(runs) == {*SMOKE_ARCHS, FAIL_PLUGIN}
     for arch in SMOKE_ARCHS:
         assert store.check(runs[arch]).state == "complete"
-        files = store.read_metrics(runs[arch])["files"]
+        files = store.manifest(runs[arch])
         assert {"checkpoint.pt", "samples.npz", "samples.png"} <= set(files)
         assert any(name.startswith("pictures/") for name in files)
     failed = store.read_metrics(runs[FAIL_PLUGIN])
-    assert failed["status"] == "failed" and failed["attempts"] == 2
-    assert "deliberate failure" in failed["error"]
+    assert failed.status == "failed" and failed.attempts == 2
+    assert "deliberate failure" in failed.error and "Traceback" in failed.traceback
     # Progress: one line per finished run with bar, ETA, arch, task, seed.
     assert "3/3 ETA" in result.output and "conv-heatmap-rf5 length seed 0: id " in result.output
     assert "1 of 3 runs did not finish" in result.output
@@ -120,7 +120,7 @@ def _closed_port() -> int:
     (["--task", "lenght"], "unknown task 'lenght'"),
     (["--arch", "unet-xatn"], "(did you mean 'unet-xattn'?); known: "),
     (["--seeds", "0"], "0 is not in the range x>=1"),
-    (["--profile", "huge"], "unknown profile 'huge'; known: smoke, quick, paper"),
+    (["--profile", "huge"], "unknown profile 'huge'; known: paper, quick, smoke"),
     (["--set", "stepz=3"], "unknown override 'stepz'"),
     (["--arch", "no_such_module_xyz:factory"], "cannot import 'no_such_module_xyz'"),
     (["--arch", "json:no_such_factory"], "module 'json' has no 'no_such_factory'"),

@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.core import seeds
+from bench.core.seeds import Probe
 from bench.metrics import locality
 
 R = 16
@@ -266,8 +268,10 @@ def test_result_layout(results):
     for split in res.values():
         assert set(split) == set(locality.METRICS) - {"cond_locality_attr"}
         for value in split.values():
-            assert set(value["per_sigma"]) == set(SIGMAS)
-            assert value["mean"] == pytest.approx(np.nanmean(list(value["per_sigma"].values())))
+            sigmas = [s for s, _ in value["per_sigma"]]
+            assert sigmas == sorted(SIGMAS)  # [sigma, value] pairs in increasing sigma
+            values = [v for _, v in value["per_sigma"]]
+            assert value["mean"] == pytest.approx(np.nanmean(values))
 
 
 def test_box_filters_match_lattice_counts(results):
@@ -314,7 +318,8 @@ def test_global_mixer_is_at_chance(results):
         assert res["cond_locality_ablation"]["mean"] == pytest.approx(0.0, abs=1e-5)
         # Raw L_j = a_j = |M_j| / R^2, averaged over the same scenes (1 per k).
         a = [
-            task.regions(task.scenes("test", k, 1, locality._seed(0, k, 0)))[:, :k].mean((-1, -2))
+            task.regions(task.scenes("test", k, 1, seeds.probe(0, k, Probe.SCENES)))[:, :k]
+            .mean((-1, -2))
             for k in ks
         ]
         assert res["cond_locality_raw"]["mean"] == pytest.approx(
@@ -326,7 +331,8 @@ def test_half_local_model_matches_its_construction():
     task = FakeTask()
     expected = []
     for k in (4, 5, 6):  # n = 3: one OOD scene per k, the scenes measure() draws
-        area = task.regions(task.scenes("test", k, 1, locality._seed(0, k, 0)))[0, :k].sum((-1, -2))
+        scenes = task.scenes("test", k, 1, seeds.probe(0, k, Probe.SCENES))
+        area = task.regions(scenes)[0, :k].sum((-1, -2))
         g = 13 / k**2
         L = area * (HalfLocal.A**2 * R**2 + g) / (area * HalfLocal.A**2 * R**2 + R**2 * g)
         a = area / R**2
@@ -405,13 +411,13 @@ def test_ood_capped_and_bad_input():
         locality.split_lengths(FakeTask(), "train")
 
 
-def test_pictures_are_png(tmp_path):
-    from bench.metrics.pictures import save_locality_pictures
+def test_pictures_are_png():
+    from bench.metrics.pictures import locality_pictures
 
-    paths = save_locality_pictures(LocalBump(), FakeTask(), tmp_path / "pics")
-    assert [p.name for p in paths] == ["spatial.png", "conditional.png"]
-    for p in paths:
-        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 2000
+    pictures = locality_pictures(LocalBump(), FakeTask())
+    assert list(pictures) == ["spatial.png", "conditional.png"]
+    for png in pictures.values():
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000
 
 
 def test_cli_on_a_saved_checkpoint(tmp_path):

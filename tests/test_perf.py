@@ -10,6 +10,7 @@ from bench.perf import gpu as gpu_check
 from bench.perf import hardware
 from bench.perf import ray as perf_ray
 from bench.perf import suite as perf_suite
+from bench.results.schema import Metrics
 from bench.results.store import RunResult, Store
 from bench.run.spec import RunSpec
 
@@ -19,12 +20,11 @@ TRAIN = {"status": "ok", "seconds": 10.5, "steps": 100, "n_params": 10, "final_l
          "losses": [0.1], "steps_per_second": 10.0}
 
 
-def _metrics(spec: RunSpec, ok: bool = True) -> dict:
-    return {"run_id": spec.run_id, "status": "ok" if ok else "failed", "error": None,
-            "attempts": 1, "spec": {"task": spec.task, "arch": spec.arch, "seed": spec.seed,
-                                    "profile": spec.profile, "overrides": []},
-            "timings": dict(TIMINGS) if ok else None, "train": dict(TRAIN) if ok else None,
-            "provenance": {"hardware": {"cpu_count": 2}, "threads": 1}}
+def _metrics(spec: RunSpec, ok: bool = True) -> Metrics:
+    return Metrics(run_id=spec.run_id, status="ok" if ok else "failed", spec=spec.to_dict(),
+                   resolved=spec.resolve(), timings=dict(TIMINGS) if ok else None,
+                   train=dict(TRAIN) if ok else None,
+                   provenance={"hardware": {"cpu_count": 2}, "threads": 1})
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from conftest import SHRINK_OVERRIDES
 
 import baselines
 import tasks
+from bench.metrics import accuracy
+from bench.results.schema import Metrics
 from bench.results.store import RunResult, Store
 from bench.run import execute as pipeline
 from bench.run.spec import RunSpec
@@ -55,8 +57,9 @@ def _spec(arch="conv-heatmap-rf5", seed=0):
 
 
 def _ok_result(spec, **_):
-    metrics = {"run_id": spec.run_id, "status": "ok", "error": None,
-               "accuracy": {"id_acc": 1.0, "ood_acc": 0.25}, "timings": {"total": 0.5}}
+    metrics = Metrics(run_id=spec.run_id, status="ok", spec=spec.to_dict(), resolved=None,
+                      provenance={}, accuracy={"id_acc": 1.0, "ood_acc": 0.25},
+                      timings={"total": 0.5})
     return RunResult(spec=spec, run_id=spec.run_id, metrics=metrics)
 
 
@@ -70,7 +73,7 @@ def test_serial_retries_then_succeeds():
         return _ok_result(spec)
 
     (result,) = list(executors.SerialExecutor(retries=2, execute=flaky).run([_spec()]))
-    assert result.status == "ok" and result.metrics["attempts"] == 2 and len(calls) == 2
+    assert result.status == "ok" and result.metrics.attempts == 2 and len(calls) == 2
 
 
 def test_serial_gives_up_after_retries_with_a_failed_row():
@@ -82,8 +85,8 @@ def test_serial_gives_up_after_retries_with_a_failed_row():
     assert [r.status for r in results] == ["failed", "failed"]
     assert [r.error for r in results] == ["ValueError: boom conv-heatmap-rf5",
                                           "ValueError: boom unet-heatmap"]
-    assert all(r.metrics["attempts"] == 2 for r in results)
-    assert "Traceback" in results[0].metrics["traceback"]
+    assert all(r.metrics.attempts == 2 for r in results)
+    assert "Traceback" in results[0].metrics.traceback
 
 
 def test_drive_writes_each_result_and_force_redoes(tmp_path):
@@ -148,7 +151,7 @@ def test_entry_point_plugins_register(plugin_dir):
 
 def test_accuracy_summary_windows():
     per_k = {k: {"acc": a, "n": 4} for k, a in enumerate([1, 1.0, 0.5, 0.0, 0.25, 0.5, 0.75, 0])}
-    acc = pipeline.accuracy_summary(per_k)
+    acc = accuracy.summary(per_k)
     assert acc["id_acc"] == pytest.approx(0.5) and acc["ood_acc"] == pytest.approx(0.5)
     assert list(acc["per_k"]) == [str(k) for k in range(8)]
 
@@ -198,8 +201,9 @@ def test_ray_executor_runs_a_real_run(ray_session, tmp_path):
     assert summary.ok == [spec.run_id], summary.failed
     assert store.check(spec.run_id).state == "complete"
     m = store.read_metrics(spec.run_id)
-    assert m["attempts"] == 1 and m["provenance"]["threads"] == 1
-    assert set(m["files"]) >= {"checkpoint.pt", "samples.npz", "samples.png", "spec.json"}
+    assert m.attempts == 1 and m.provenance["threads"] == 1
+    assert set(store.manifest(spec.run_id)) >= {"checkpoint.pt", "samples.npz", "samples.png",
+                                                "spec.json"}
 
 
 @pytest.mark.ray
@@ -209,22 +213,24 @@ def test_ray_retries_a_dead_worker(ray_session, tmp_path):
     def dies_once(spec, **kwargs):  # a local function: Ray ships it by value
         import os
 
+        from bench.results.schema import Metrics
         from bench.results.store import RunResult
 
         if not flag.exists():
             flag.write_text("x")
             os._exit(1)  # the worker process dies mid-run
-        metrics = {"run_id": "r", "status": "ok", "error": None,
-                   "accuracy": {"id_acc": 1.0, "ood_acc": 1.0}, "timings": {"total": 0.1}}
+        metrics = Metrics(run_id="r", status="ok", spec=spec.to_dict(), resolved=None,
+                          provenance={}, accuracy={"id_acc": 1.0, "ood_acc": 1.0},
+                          timings={"total": 0.1})
         return RunResult(spec=spec, run_id="r", metrics=metrics)
 
     ex = executors.RayExecutor(retries=1, execute=dies_once)
     ex.start()
     (result,) = list(ex.run([_spec()]))
-    assert result.status == "ok" and result.metrics["attempts"] == 2
+    assert result.status == "ok" and result.metrics.attempts == 2
     flag.unlink()
     ex = executors.RayExecutor(retries=0, execute=dies_once)
     ex.start()
     (result,) = list(ex.run([_spec()]))
-    assert result.status == "failed" and result.metrics["attempts"] == 1
+    assert result.status == "failed" and result.metrics.attempts == 1
     assert "Worker" in result.error or "died" in result.error, result.error

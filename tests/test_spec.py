@@ -7,8 +7,9 @@ import re
 import pytest
 
 import tasks
+from bench.results.io import canonical_json, config_hash
 from bench.run import profiles
-from bench.run.spec import RunSpec, canonical_json, config_hash, parse_override
+from bench.run.spec import RunSpec, parse_override
 from tasks.registry import UnknownNameError
 
 
@@ -48,13 +49,15 @@ def test_run_id_is_a_stable_12_hex_hash_of_the_resolved_config():
 
 
 def test_run_id_changes_when_the_profile_or_the_task_version_changes(monkeypatch):
-    spec = RunSpec("length", "unet-heatmap", 0, "smoke")
-    before = spec.run_id
-    edited = dataclasses.replace(profiles.PROFILES["smoke"], warmup_steps=7)
-    monkeypatch.setitem(profiles.PROFILES, "smoke", edited)
-    assert spec.run_id != before
+    def fresh():  # a spec's run id is computed once, so each state gets a new spec
+        return RunSpec("length", "unet-heatmap", 0, "smoke")
+
+    before = fresh().run_id
+    edited = dataclasses.replace(profiles.get("smoke"), warmup_steps=7)
+    monkeypatch.setitem(profiles.PROFILES._factories, "smoke", lambda: edited)
+    assert fresh().run_id != before
     monkeypatch.undo()
-    assert spec.run_id == before
+    assert fresh().run_id == before
 
     real_get = tasks.get
 
@@ -68,7 +71,7 @@ def test_run_id_changes_when_the_profile_or_the_task_version_changes(monkeypatch
         version = 999
 
     monkeypatch.setattr(tasks, "get", lambda name, **kw: Bumped(real_get(name, **kw)))
-    assert spec.run_id != before
+    assert fresh().run_id != before
 
 
 def test_overrides_are_validated_normalised_and_order_free():

@@ -84,12 +84,12 @@ def test_smoke_samples_npz_rescores_identically(smoke_run):
     m = store.read_metrics(complete[0])
     with np.load(store.run_dir(complete[0]) / "samples.npz") as z:
         images, ks, scenes, success = z["images"], z["k"], z["scenes"], z["success"]
-    task = tasks.get(m["task"]["name"], resolution=m["task"]["resolution"])
+    task = tasks.get(m.task["name"], resolution=m.task["resolution"])
     assert images.dtype == np.uint8 and images.shape[1:] == (3, task.resolution, task.resolution)
     assert sorted(set(ks.tolist())) == list(task.test_lengths)
     parsed = [Scene.from_json(s) for s in scenes]
     assert [s.k for s in parsed] == ks.tolist()
     rescored = task.evaluate(images.astype(np.float32) / 255.0, parsed)
     np.testing.assert_array_equal(rescored["success"].to_numpy(dtype=bool), success)
-    for k, row in m["accuracy"]["per_k"].items():
+    for k, row in m.accuracy["per_k"].items():
         assert row["successes"] == int(success[ks == int(k)].sum())

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from bench.commands.params import TASK
+
 
 def _task(name: str, resolution: int):
     """tasks.get with its errors turned into usage errors (exit 2, no traceback)."""
@@ -19,18 +21,18 @@ def _task(name: str, resolution: int):
 
 def save_preview(task, split: str, k: int, n: int, seed: int, out: Path) -> Path:
     """Write a grid of n scenes (labelled objects marked and listed) to a PNG, atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.figure import Figure
+
+    from bench.results.io import atomic_write, figure_png
 
     scenes = task.scenes(split, k, n, seed)
     images = task.render(scenes)
     rows = task.evaluate(images, scenes)
     cols = min(n, 4) or 1
     nrows = max(1, -(-n // cols))
-    fig, axes = plt.subplots(nrows, cols, figsize=(3 * cols, 3.3 * nrows), squeeze=False)
+    fig = Figure(figsize=(3 * cols, 3.3 * nrows))
+    axes = fig.subplots(nrows, cols, squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     res = task.resolution
@@ -46,9 +48,8 @@ def save_preview(task, split: str, k: int, n: int, seed: int, out: Path) -> Path
                      f"{verdict}", fontsize=8)
     fig.suptitle(f"{task.name} {split} k={k} at {res} px "
                  "(+ = labelled object, number = token slot)", fontsize=9)
-    from bench.results.store import atomic_write_png
-
-    return atomic_write_png(Path(out), fig, dpi=100)
+    atomic_write(Path(out), figure_png(fig, dpi=100))
+    return Path(out)
 
 
 def format_audit(result: dict) -> str:
@@ -71,7 +72,8 @@ def data() -> None:
 
 
 @data.command("preview")
-@click.option("--task", "task_name", default="length", show_default=True, help="task name")
+@click.option("--task", "task_name", type=TASK, default="length", show_default=True,
+              help="task name")
 @click.option("--k", type=int, default=5, show_default=True, help="objects per scene")
 @click.option("--n", type=int, default=8, show_default=True, help="number of scenes")
 @click.option("--resolution", type=int, default=32, show_default=True)
@@ -93,7 +95,8 @@ def preview(task_name, k, n, resolution, split, seed, out) -> None:
 
 
 @data.command("audit")
-@click.option("--task", "task_names", multiple=True, help="task (repeatable; default: all)")
+@click.option("--task", "task_names", type=TASK, multiple=True,
+              help="task (repeatable; default: all)")
 @click.option("--resolution", "resolutions", type=int, multiple=True,
               help="resolution (repeatable; default: 16 and 32)")
 @click.option("--n", type=int, default=200, show_default=True, help="test scenes per k")

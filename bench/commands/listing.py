@@ -1,10 +1,10 @@
-"""`compbench list tasks|archs|suites`."""
+"""`compbench list tasks|archs|suites|profiles`."""
 
 from __future__ import annotations
 
 import click
 
-CHOICES = ("tasks", "archs", "suites")
+CHOICES = ("tasks", "archs", "suites", "profiles")
 
 
 def entries(what: str) -> list[tuple[str, str]]:
@@ -20,6 +20,10 @@ def entries(what: str) -> list[tuple[str, str]]:
         import baselines
 
         return [(name, baselines.describe(name)) for name in baselines.names()]
+    if what == "profiles":
+        from bench.run import profiles
+
+        return [(name, profiles.PROFILES.description(name)) for name in profiles.names()]
     from bench.suite import suites
 
     return [(name, suites.describe(name)) for name in suites.names()]
@@ -28,7 +32,7 @@ def entries(what: str) -> list[tuple[str, str]]:
 @click.command("list")
 @click.argument("what", type=click.Choice(CHOICES))
 def list_(what: str) -> None:
-    """List the registered tasks, architectures or suites with one-line descriptions."""
+    """List the registered tasks, architectures, suites or profiles with one-line descriptions."""
     rows = entries(what)
     width = max((len(name) for name, _ in rows), default=0)
     for name, description in rows:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -14,19 +13,20 @@ def run_locality(model, spec, out, n: int | None = None, seed: int = 0) -> tuple
     """Metrics (locality.measure) and pictures of a loaded run; also writes locality.json."""
     import tasks
     from bench.metrics import locality, pictures
-    from bench.results.store import atomic_write
+    from bench.results.io import atomic_write, pretty_json
 
     task = tasks.get(spec.task, **spec.task_options())
-    p = spec.profile_resolved()
-    result = locality.measure(model, task, n=n, seed=seed, guidance=p.guidance,
-                              compose_weight=p.compose_weight)
+    denoiser = spec.profile_resolved().denoiser(model)
+    result = locality.measure(model, task, n=n, seed=seed, denoiser=denoiser)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = pictures.save_locality_pictures(model, task, out, seed=seed, guidance=p.guidance,
-                                            compose_weight=p.compose_weight)
-    text = json.dumps({"spec": json.loads(spec.to_json()), "n": n or locality.DEFAULT_N,
-                       "seed": seed, "locality": result}, indent=1, default=float)
-    atomic_write(out / "locality.json", text.encode())
+    paths = []
+    for name, png in pictures.locality_pictures(model, task, denoiser=denoiser,
+                                                seed=seed).items():
+        atomic_write(out / name, png)
+        paths.append(out / name)
+    atomic_write(out / "locality.json", pretty_json({"spec": spec.to_dict(),
+                                                     "n": n or locality.DEFAULT_N, "seed": seed,
+                                                     "locality": result}))
     return result, paths
 
 
@@ -102,9 +102,7 @@ def measure_cost(
         full = RunSpec(task_name, arch, 0, profile).profile_resolved()
         n = n if n is not None else loc.DEFAULT_N
         t0 = time.perf_counter()
-        loc.measure(
-            result.model, task, n=n, guidance=full.guidance, compose_weight=full.compose_weight
-        )
+        loc.measure(result.model, task, n=n, denoiser=full.denoiser(result.model))
         seconds = time.perf_counter() - t0
     train_seconds = full.steps / result.log["steps_per_second"]
     return {
@@ -121,6 +119,6 @@ def measure_cost(
 
 def write_json(rows, path) -> None:
     """Rows as JSON, atomically."""
-    from bench.results.store import atomic_write
+    from bench.results.io import atomic_write, pretty_json
 
-    atomic_write(Path(path), json.dumps(rows, indent=1).encode())
+    atomic_write(Path(path), pretty_json(rows))

@@ -2,31 +2,21 @@
 
 import click
 
+from bench.commands.params import ARCH, PROFILE, TASK
+from bench.perf.gpu import check as gpu_check
+
 
 @click.group("perf")
 def perf() -> None:
     """Measure the harness's speed on this machine."""
 
 
-def check_choices(profile: str, task: str, archs) -> None:
-    """Usage error (exit 2) for an unknown profile, task or architecture, listing the choices."""
-    import baselines
-    import tasks
-    from bench.run import profiles
-
-    for name, known in ((profile, profiles.names()), (task, tasks.names())):
-        if name not in known:
-            raise click.BadParameter(f"{name!r}; choose from {', '.join(known)}")
-    for arch in archs:
-        if arch not in baselines.names():
-            raise click.BadParameter(f"{arch!r}; choose from {', '.join(baselines.names())}",
-                                     param_hint="--arch")
-
-
 @perf.command("train")
-@click.option("--profile", default="quick", show_default=True, help="Profile to time.")
-@click.option("--task", default="length", show_default=True)
-@click.option("--arch", "archs", multiple=True, help="Architecture (repeatable; default: all).")
+@click.option("--profile", type=PROFILE, default="quick", show_default=True,
+              help="Profile to time.")
+@click.option("--task", type=TASK, default="length", show_default=True)
+@click.option("--arch", "archs", type=ARCH, multiple=True,
+              help="Architecture (repeatable; default: all).")
 @click.option("--steps", default=20, show_default=True, type=click.IntRange(1), help="Timed steps.")
 @click.option("--warmup", default=5, show_default=True, type=click.IntRange(1))
 @click.option("--repeats", default=2, show_default=True, type=click.IntRange(1))
@@ -38,7 +28,6 @@ def train_(profile, task, archs, steps, warmup, repeats, threads, json_out) -> N
     import baselines
     from bench.perf.train import measure_train
 
-    check_choices(profile, task, archs)
     rows = []
     click.echo(f"{'arch':18s} {'params':>8s} {'GFLOP/step':>10s} {'harness/s':>9s} "
                f"{'bare/s':>7s} {'ratio':>6s} {'GFLOP/s':>8s}   (per CPU-second: "
@@ -60,9 +49,10 @@ def train_(profile, task, archs, steps, warmup, repeats, threads, json_out) -> N
 
 
 @perf.command("locality")
-@click.option("--profile", default="quick", show_default=True, help="Profile of the model.")
-@click.option("--task", default="length", show_default=True)
-@click.option("--arch", "archs", multiple=True, help="Repeatable; default unet-film.")
+@click.option("--profile", type=PROFILE, default="quick", show_default=True,
+              help="Profile of the model.")
+@click.option("--task", type=TASK, default="length", show_default=True)
+@click.option("--arch", "archs", type=ARCH, multiple=True, help="Repeatable; default unet-film.")
 @click.option("--n", type=click.IntRange(1), default=None, help="Scenes per split [DEFAULT_N].")
 @click.option("--train-steps", default=20, show_default=True, type=click.IntRange(2),
               help="Training steps timed to estimate the profile's training time.")
@@ -71,7 +61,6 @@ def locality_(profile, task, archs, n, train_steps, json_out) -> None:
     """Cost of locality.measure on one core as a share of training time (target <= 10 %)."""
     from bench.commands.locality import measure_cost, write_json
 
-    check_choices(profile, task, archs)
     rows = []
     click.echo(f"{'arch':18s} {'cond.':6s} {'measure s':>9s} {'train s (est)':>13s} {'share':>6s}")
     for arch in archs or ("unet-film",):
@@ -84,7 +73,7 @@ def locality_(profile, task, archs, n, train_steps, json_out) -> None:
 
 
 @perf.command("data")
-@click.option("--task", default="length", show_default=True)
+@click.option("--task", type=TASK, default="length", show_default=True)
 @click.option("--resolution", default=32, show_default=True, type=int)
 @click.option("--k", "ks", multiple=True, type=int, help="Objects per scene (default: 3 and max).")
 @click.option("--n", default=2000, show_default=True, type=click.IntRange(1))
@@ -108,24 +97,16 @@ def data_(task, resolution, ks, n) -> None:
               help="Concurrent runs [default: number of cores].")
 @click.option("--cores", type=click.IntRange(1), default=None,
               help="CPUs given to Ray [default: all cores].")
-@click.option("--profile", default="quick", show_default=True)
-@click.option("--arch", default="unet-film", show_default=True)
+@click.option("--profile", type=PROFILE, default="quick", show_default=True)
+@click.option("--arch", type=ARCH, default="unet-film", show_default=True)
 @click.option("--steps", default=40, show_default=True, type=click.IntRange(1),
               help="Training steps per run.")
 def ray_(n_runs, cores, profile, arch, steps) -> None:
     """Ray parallel efficiency: N 1-CPU runs at once vs serially (target >= 0.9 per core)."""
     import os
 
-    import baselines
     from bench.perf import ray as perf_ray
-    from bench.run import profiles
 
-    if profile not in profiles.names():
-        raise click.BadParameter(f"{profile!r}; choose from {', '.join(profiles.names())}",
-                                 param_hint="--profile")
-    if arch not in baselines.names():
-        raise click.BadParameter(f"{arch!r}; choose from {', '.join(baselines.names())}",
-                                 param_hint="--arch")
     cores = cores or len(os.sched_getaffinity(0))
     r = perf_ray.measure(n_runs or cores, cores=cores, profile=profile, steps=steps, arch=arch)
     for line in perf_ray.format_result(r):
@@ -162,16 +143,6 @@ def suite_(out, flops) -> None:
         click.echo(hardware.describe_peak(peak))
 
 
-@perf.command("gpu", context_settings={"ignore_unknown_options": True,
-                                      "help_option_names": []})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def gpu_(args) -> None:
-    """GPU path check (python -m bench.perf.gpu --help); exit 0 also when SKIPPED (no CUDA)."""
-    from bench.perf import gpu as gpu_check
-
-    raise SystemExit(gpu_check.main(list(args)))
-
-
 @perf.command("all")
 @click.argument("out", required=False, type=click.Path(exists=True, file_okay=False))
 @click.option("--quick", is_flag=True, help="Small settings: one arch, fewer steps (~minutes).")
@@ -194,3 +165,6 @@ def all_(ctx, out, quick) -> None:
         ctx.invoke(command, **kwargs)
         if command is train_:
             click.echo(hardware.describe_peak(hardware.cpu_peak()) + " (per core: / cores)")
+
+
+perf.add_command(gpu_check)

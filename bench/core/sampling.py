@@ -5,39 +5,36 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from bench.core.diffusion import combined_denoiser, get_sampler, get_sigmas_karras
-
-
-def sample_seed(seed: int, index: int) -> int:
-    """The torch seed of sample `index` of a generation seeded with `seed`."""
-    return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint64)[0] >> 1)
+from bench.core import seeds
+from bench.core.diffusion import get_sampler, get_sigmas_karras
 
 
 def initial_noise(shape: tuple[int, ...], seed: int, indices) -> torch.Tensor:
     """Unit Gaussian noise (n, *shape), row i from its own Generator seeded by (seed, i)."""
     rows = []
     for i in indices:
-        gen = torch.Generator().manual_seed(sample_seed(seed, int(i)))
+        gen = torch.Generator().manual_seed(seeds.sample(seed, int(i)))
         rows.append(torch.randn(shape, generator=gen))  # (3, R, R)
     return torch.stack(rows)  # (n, 3, R, R)
 
 
 @torch.no_grad()
-def generate(model, task, scenes, *, seed: int, steps: int, sampler: str = "heun",
-             guidance: float | None = None, compose_weight: float = 1.0, batch_size: int = 64,
-             sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0,
-             device: torch.device | str | None = None) -> np.ndarray:
-    """One image per scene -> float32 (n, 3, R, R) in [0, 1]; sample i depends on (seed, i) only."""
+def generate(denoiser, task, scenes, *, seed: int, steps: int, sampler: str = "heun",
+             batch_size: int = 64, sigma_min: float = 0.002, sigma_max: float = 80.0,
+             rho: float = 7.0, device: torch.device | str = "cpu") -> np.ndarray:
+    """One image per scene -> float32 (n, 3, R, R) in [0, 1]; sample i depends on (seed, i) only.
+
+    `denoiser` is what the sampler calls: a joint model itself, or combined_denoiser(model, ...).
+    """
     sample = get_sampler(sampler)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    device = torch.device(device)
     n, R = len(scenes), task.resolution
     out = np.empty((n, 3, R, R), dtype=np.float32)
     if n == 0:
         return out
     tokens_np, mask_np = task.conditioners(scenes)
-    denoiser = combined_denoiser(model, guidance=guidance, compose_weight=compose_weight)
     sigmas = get_sigmas_karras(steps, sigma_min, sigma_max, rho, device=device)  # (steps + 1,)
     for lo in range(0, n, batch_size):
         idx = range(lo, min(lo + batch_size, n))

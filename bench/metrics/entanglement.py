@@ -19,7 +19,8 @@ import math
 import numpy as np
 import torch
 
-from bench.metrics.locality import _seed
+from bench.core import seeds
+from bench.core.seeds import Probe
 
 DEFAULT_SIGMA = 1.0  # noise level of the paired inputs
 N_RANDOM = 200  # draws of random directions for the baseline
@@ -59,9 +60,10 @@ def color_directions(
 ) -> np.ndarray:
     """Per-scene feature shifts z(color i) - z(color empty) -> (n, C, F), paired inputs."""
     n_colors = task.token_dim - 2
-    scenes = task.scenes("test", 1, n, _seed(seed, 1, 3))
+    scenes = task.scenes("test", 1, n, seeds.probe(seed, 1, Probe.COLOR_SCENES))
     x0 = torch.from_numpy(np.asarray(task.render(scenes), dtype=np.float32)) * 2 - 1  # (n, 3, R, R)
-    eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(_seed(seed, 1, 4)))
+    gen = torch.Generator().manual_seed(seeds.probe(seed, 1, Probe.COLOR_NOISE))
+    eps = torch.randn(x0.shape, generator=gen)  # (n, 3, R, R)
     x = x0 + sigma * eps  # (n, 3, R, R)
     tokens, mask = (torch.from_numpy(np.asarray(a)) for a in task.conditioners(scenes))
     variants = tokens.unsqueeze(0).repeat(n_colors + 1, 1, 1, 1)  # (C+1, n, 1+K, D)

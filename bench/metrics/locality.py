@@ -36,31 +36,32 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from bench.core import seeds
+from bench.core.seeds import Probe
+from bench.results.definitions import LOCALITY_METRICS, WINDOWS
+from bench.results.schema import per_sigma_pairs
+
 SIGMAS: tuple[float, ...] = tuple(float(s) for s in np.geomspace(0.05, 10.0, 8))
-SPLITS: dict[str, tuple[int, ...]] = {"id": (1, 2, 3), "ood": (4, 5, 6)}
+SPLITS = WINDOWS  # id / ood object counts k of the locality test scenes
 DEFAULT_N = 8  # test scenes per split, spread evenly over its lengths k (`compbench perf locality`)
 PIXELS_PER_SCENE = 1  # spatial pixels p per scene, alternately on an object and on background
 SENSITIVITY_FLOOR = 1e-3  # below it a token counts as ignored (see the module docstring)
 BORDER_RADII = 2.0  # pixels p lie at least this many object radii from the border
 FRAC_RADII = 2.0  # spatial_frac: share of the mass within this many object radii
-METRICS: tuple[str, ...] = (
-    "spatial_r50",
-    "spatial_r50_radii",
-    "spatial_frac",
-    "cond_locality",
-    "cond_locality_raw",
-    "cond_locality_ablation",
-    "cond_sensitivity",
-    "cond_locality_attr",
-)
-DIRECTIONS = {m: "lower" if m.startswith("spatial_r50") else "higher" for m in METRICS}
+METRICS = LOCALITY_METRICS
 
 
-def combined(model, *, guidance: float | None = None, compose_weight: float = 1.0):
-    """The denoiser the model's sampler uses (bench.core.diffusion.combined_denoiser)."""
+def combined(model):
+    """The model's own sampling denoiser (bench.core.diffusion.combined_denoiser, no guidance)."""
     from bench.core.diffusion import combined_denoiser
 
-    return combined_denoiser(model, guidance=guidance, compose_weight=compose_weight)
+    return combined_denoiser(model)
+
+
+def device_of(model) -> torch.device:
+    """The device of the model's parameters (the CPU for a parameter-free denoiser)."""
+    params = model.parameters() if hasattr(model, "parameters") else ()
+    return next((p.device for p in params), torch.device("cpu"))
 
 
 def split_lengths(task, split: str) -> tuple[int, ...]:
@@ -83,10 +84,6 @@ class Batch:
     regions: np.ndarray  # (B, k, R, R) bool, regions of token slots 1..k
     radius: np.ndarray  # (B,) mean object radius of the scene, in pixels
     pixels: np.ndarray  # (B, m, 2) int (row, col) of the spatial pixels p
-
-
-def _seed(*parts: int) -> int:
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
 
 def object_radii(task, scenes, regions: np.ndarray) -> np.ndarray:
@@ -155,15 +152,15 @@ def prepare(
         n_k = n // len(ks) + (i < n % len(ks))
         if n_k == 0:
             continue
-        scenes = task.scenes("test", k, n_k, _seed(seed, k, 0))
+        scenes = task.scenes("test", k, n_k, seeds.probe(seed, k, Probe.SCENES))
         images = np.asarray(task.render(scenes), dtype=np.float32)  # (B, 3, R, R) in [0, 1]
         x0 = torch.from_numpy(images) * 2 - 1  # (B, 3, R, R)
-        gen = torch.Generator().manual_seed(_seed(seed, k, 1))
+        gen = torch.Generator().manual_seed(seeds.probe(seed, k, Probe.NOISE))
         eps = torch.randn(x0.shape, generator=gen)  # (B, 3, R, R)
         tokens, mask = task.conditioners(scenes)
         regions = np.asarray(task.regions(scenes), dtype=bool)[:, :k]  # (B, k, R, R)
         radii = object_radii(task, scenes, regions)  # (B, k)
-        rng = np.random.default_rng(_seed(seed, k, 2))
+        rng = np.random.default_rng(seeds.probe(seed, k, Probe.PIXELS))
         pixels = np.stack(
             [
                 _pick_pixels(
@@ -399,20 +396,20 @@ def measure(
     n: int | None = None,
     seed: int = 0,
     pixels_per_scene: int = PIXELS_PER_SCENE,
-    guidance: float | None = None,
-    compose_weight: float = 1.0,
+    denoiser=None,
 ) -> dict:
-    """Locality metrics of DESIGN.md: result[split][metric] = {"mean", "per_sigma": {sigma: value}}.
+    """Locality metrics of DESIGN.md: result[split][metric] = {"mean", "per_sigma": [[sigma, v]]}.
 
     n test scenes per split (default DEFAULT_N); the scenes, noise and pixels depend on `seed` only,
     so every model sees the same draw. Means are unweighted over sigma of the per-sigma means.
+    `denoiser` is the combined denoiser the model's sampler uses (default: the model's own).
     """
     sigmas = SIGMAS if sigmas is None else tuple(float(s) for s in sigmas)
     if not sigmas or any(not s > 0 for s in sigmas):
         raise ValueError(f"sigmas must be positive noise levels, got {sigmas!r}")
     n = DEFAULT_N if n is None else int(n)
-    D = combined(model, guidance=guidance, compose_weight=compose_weight)
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    D = denoiser if denoiser is not None else combined(model)
+    device = device_of(model)
     metrics = [m for m in METRICS if m != "cond_locality_attr" or task.token_dim > 2]
     result = {}
     for split in SPLITS:
@@ -430,7 +427,8 @@ def measure(
             for m in metrics:
                 per_sigma[m][sigma] = _nanmean(np.concatenate(values[m])) if values[m] else math.nan
         result[split] = {
-            m: {"mean": _nanmean(list(per_sigma[m].values())), "per_sigma": per_sigma[m]}
+            m: {"mean": _nanmean(list(per_sigma[m].values())),
+                "per_sigma": per_sigma_pairs(per_sigma[m])}
             for m in metrics
         }
     return result

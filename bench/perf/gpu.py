@@ -12,10 +12,11 @@ memory it measured (plus a CUDA context per process), and what --gpus-per-run th
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 import traceback
+
+import click
 
 DEFAULT_ARCHS = ("unet-film", "unet-xattn-local", "dit")
 GPU_GB = 80.0
@@ -117,7 +118,7 @@ def check_pipeline(arch: str, *, task: str, steps: int, device: str) -> dict:
         raise RuntimeError(result.error)
     peak, reserved = _peak_gb(device)
     return {"arch": arch, "task": task, "peak_gb": peak, "reserved_gb": reserved,
-            "timings": result.metrics["timings"]}
+            "timings": result.metrics.timings}
 
 
 def fit_per_gpu(per_run_gb: float, gpu_gb: float = GPU_GB, context_gb: float = CONTEXT_GB) -> int:
@@ -173,46 +174,65 @@ def _fmt(v, spec=".2f") -> str:
     return "n/a" if v is None else format(v, spec)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the checks; 0 passed or skipped (no CUDA), 1 a check failed, 2 bad arguments."""
-    ap = argparse.ArgumentParser(prog="python -m bench.perf.gpu", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--archs", default=",".join(DEFAULT_ARCHS), help="comma-separated")
-    ap.add_argument("--task", default="length")
-    ap.add_argument("--steps", type=int, default=20, help="paper training steps per arch")
-    ap.add_argument("--device", default="cuda", help="cuda (default) or cpu (dry run)")
-    ap.add_argument("--no-pipeline", action="store_true", help="skip the whole-pipeline run")
-    ap.add_argument("--estimate", action="store_true",
-                    help="only estimate paper-profile training memory per arch (CPU, no GPU)")
-    args = ap.parse_args(argv)
+@click.command("gpu")
+@click.option("--archs", default=",".join(DEFAULT_ARCHS), show_default=True,
+              help="Architectures, comma-separated.")
+@click.option("--task", default="length", show_default=True)
+@click.option("--steps", type=int, default=20, show_default=True,
+              help="Paper training steps per arch.")
+@click.option("--device", default="cuda", show_default=True, help="cuda, or cpu (a dry run).")
+@click.option("--no-pipeline", is_flag=True, help="Skip the whole-pipeline run.")
+@click.option("--estimate", is_flag=True,
+              help="Only estimate paper-profile training memory per arch (CPU, no GPU).")
+@click.pass_context
+def check(ctx, archs, task, steps, device, no_pipeline, estimate) -> None:
+    """GPU path check of the paper profile; exit 0 passed or skipped (no CUDA), 1 a check
+    failed, 2 bad arguments."""
+    ctx.exit(run_checks(archs, task, steps, device, no_pipeline, estimate))
 
+
+def main(argv: list[str] | None = None) -> int:
+    """`check` as a function: its exit code (2 for a usage error, whose message is printed)."""
+    try:
+        code = check.main(args=argv, prog_name="python -m bench.gpu_check", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.UsageError as err:
+        err.show()
+        return 2
+    return code if isinstance(code, int) else 0
+
+
+def run_checks(archs: str, task: str, steps: int, device: str, no_pipeline: bool,
+               estimate: bool) -> int:
+    """The checks; returns the exit code."""
     import torch
 
     import baselines
     import tasks
 
-    if args.estimate:
+    if estimate:
         print(f"{'arch':18s} {'params':>8s} {'state GB':>8s} {'activ GB':>8s} {'data GB':>8s} "
               f"{'total GB':>8s} {'runs/80GB':>9s}   (paper profile; + {CONTEXT_GB} GB context)")
-        for arch in [a for a in args.archs.split(",") if a]:
-            e = estimate_train_gb(arch, task=args.task)
+        for arch in [a for a in archs.split(",") if a]:
+            e = estimate_train_gb(arch, task=task)
             print(f"{arch:18s} {e['n_params']:8d} {e['state_gb']:8.3f} {e['activations_gb']:8.2f} "
                   f"{e['data_gb']:8.2f} {e['total_gb']:8.2f} {fit_per_gpu(e['total_gb']):9d}")
         return 0
 
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
+    if device.startswith("cuda") and not torch.cuda.is_available():
         print("gpu_check SKIPPED: torch sees no CUDA device (torch "
               f"{torch.__version__}, CUDA build {torch.version.cuda}); nothing was checked. "
               "Run it on a machine with a GPU.")
         return 0
-    archs = [a for a in args.archs.split(",") if a]
+    archs = [a for a in archs.split(",") if a]
     bad = [a for a in archs if a not in baselines.names()]
-    if bad or args.task not in tasks.names() or args.steps < 2:
+    if bad or task not in tasks.names() or steps < 2:
         print(f"bad arguments: archs {bad} (choose from {', '.join(baselines.names())}), "
-              f"task {args.task!r} (choose from {', '.join(tasks.names())}), steps {args.steps} "
+              f"task {task!r} (choose from {', '.join(tasks.names())}), steps {steps} "
               "(>= 2)", file=sys.stderr)
         return 2
-    if args.device.startswith("cuda"):
+    if device.startswith("cuda"):
         print(f"device: {torch.cuda.get_device_name()} "
               f"({torch.cuda.get_device_properties(0).total_memory / 1e9:.0f} GB)")
     failures = 0
@@ -222,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{'reserved':>8s} {'sample s':>8s} {'locality s':>10s}")
     for arch in archs:
         try:
-            r = check_arch(arch, task=args.task, steps=args.steps, device=args.device)
+            r = check_arch(arch, task=task, steps=steps, device=device)
         except Exception as err:
             failures += 1
             print(f"{arch:18s} FAILED: {type(err).__name__}: {err}")
@@ -232,10 +252,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{arch:18s} {r['n_params']:8d} {_fmt(r['steps_per_s']):>8s} "
               f"{_fmt(r['train_gb']):>8s} {_fmt(r['peak_gb']):>8s} {_fmt(r['reserved_gb']):>8s} "
               f"{r['sample_s']:8.2f} {r['locality_s']:10.2f}")
-    if not args.no_pipeline:
-        pipe_task = "color" if "color" in tasks.names() else args.task
+    if not no_pipeline:
+        pipe_task = "color" if "color" in tasks.names() else task
         try:
-            r = check_pipeline(archs[0], task=pipe_task, steps=args.steps, device=args.device)
+            r = check_pipeline(archs[0], task=pipe_task, steps=steps, device=device)
             peaks.append(r["reserved_gb"] or 0.0)
             stages = ", ".join(f"{k} {v:.1f}s" for k, v in r["timings"].items())
             print(f"pipeline.execute {archs[0]} {pipe_task}: ok, peak {_fmt(r['peak_gb'])} GB; "
@@ -244,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             failures += 1
             print(f"pipeline.execute {archs[0]} {pipe_task}: FAILED: {type(err).__name__}: {err}")
             traceback.print_exc(limit=3)
-    if peaks and args.device.startswith("cuda"):
+    if peaks and device.startswith("cuda"):
         from bench.run import profiles
 
         share = CHECK_OVERRIDES["n_train_scenes"] / profiles.get("paper").n_train_scenes
@@ -257,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{GPU_GB:.0f} GB GPU (--gpus-per-run {frac} or more; each run also takes "
               "--cpus-per-run CPUs, so CPU cores / cpus_per_run caps it too)")
     print(f"{'FAILED' if failures else 'ok'}: {failures} failure(s) in "
-          f"{time.perf_counter() - t_start:.0f} s on {args.device}")
+          f"{time.perf_counter() - t_start:.0f} s on {device}")
     return 1 if failures else 0
 
 

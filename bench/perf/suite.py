@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.results.store import Store
+from bench.results import Metrics, Store
 
 STAGES = ("train", "sample", "evaluate", "locality")  # their own rows; the rest is "pictures/other"
 LABELS = {"train": "training", "sample": "sampling", "evaluate": "evaluation",
@@ -24,8 +24,8 @@ LABELS = {"train": "training", "sample": "sampling", "evaluate": "evaluation",
           "executor_start": "Ray start-up", "driver": "driver overhead"}
 
 
-def load_runs(out: Path) -> list[dict]:
-    """metrics.json of every run directory that has a readable one (no file checksums read)."""
+def load_runs(out: Path) -> list[Metrics]:
+    """Metrics of every run directory that has a readable metrics.json (no file checksums read)."""
     store = Store(out)
     runs = []
     for run_id in store.run_ids():
@@ -36,12 +36,12 @@ def load_runs(out: Path) -> list[dict]:
     return runs
 
 
-def run_seconds(runs: list[dict]) -> tuple[dict[str, float], int, int]:
+def run_seconds(runs: list[Metrics]) -> tuple[dict[str, float], int, int]:
     """Run-seconds per stage (STAGES + "other" = total - stages), runs with / without timings."""
     sums = dict.fromkeys((*STAGES, "other"), 0.0)
     timed = untimed = 0
     for m in runs:
-        t = m.get("timings")
+        t = m.timings
         if not t or t.get("total") is None:
             untimed += 1
             continue
@@ -75,9 +75,9 @@ def drive_slots(d: dict, cpu_count: int) -> int:
     return max(min(slots, int(d.get("ran") or slots)), 1)
 
 
-def _cpu_count(runs: list[dict]) -> int:
+def _cpu_count(runs: list[Metrics]) -> int:
     for m in runs:
-        n = ((m.get("provenance") or {}).get("hardware") or {}).get("cpu_count")
+        n = ((m.provenance or {}).get("hardware") or {}).get("cpu_count")
         if n:
             return int(n)
     import os
@@ -85,7 +85,7 @@ def _cpu_count(runs: list[dict]) -> int:
     return os.cpu_count() or 1
 
 
-def breakdown(out: str | Path, *, runs: list[dict] | None = None,
+def breakdown(out: str | Path, *, runs: list[Metrics] | None = None,
               drives: list[dict] | None = None) -> dict:
     """{"rows": [(label, wall s, share of wall, run-seconds or None)], wall, parallelism, ...}."""
     out = Path(out)
@@ -118,11 +118,11 @@ def breakdown(out: str | Path, *, runs: list[dict] | None = None,
             "drive_seconds": d, "has_drives": bool(drives)}
 
 
-def _spec_key(m: dict) -> str:
-    return json.dumps(m["spec"], sort_keys=True)
+def _spec_key(m: Metrics) -> str:
+    return json.dumps(m.spec, sort_keys=True)
 
 
-def training_flops(runs: list[dict], flops_fn=None) -> dict:
+def training_flops(runs: list[Metrics], flops_fn=None) -> dict:
     """Achieved training GFLOP/s: FLOPs of every ok run's steps / its training-loop seconds.
 
     flops_fn(metrics) -> FLOPs of one training step (default: count them on a rebuilt model with
@@ -133,33 +133,33 @@ def training_flops(runs: list[dict], flops_fn=None) -> dict:
     per_arch: dict[str, list[float]] = {}
     cache: dict[str, float] = {}
     for m in runs:
-        tr = m.get("train") or {}
-        if m.get("status") != "ok" or not tr.get("steps") or not tr.get("steps_per_second"):
+        tr = m.train or {}
+        if not m.ok or not tr.get("steps") or not tr.get("steps_per_second"):
             continue
         key = _spec_key(m)
         if key not in cache:
             cache[key] = float(flops_fn(m))
         flop = cache[key] * tr["steps"]
         loop_s = tr["steps"] / tr["steps_per_second"]
-        threads = (m.get("provenance") or {}).get("threads") or 1
+        threads = (m.provenance or {}).get("threads") or 1
         total_flop += flop
         total_loop_s += loop_s
         total_core_s += loop_s * threads
-        per_arch.setdefault(m["spec"]["arch"], []).append(flop / loop_s / 1e9)
+        per_arch.setdefault(m.spec["arch"], []).append(flop / loop_s / 1e9)
     return {"gflop": total_flop / 1e9,
             "gflops_per_run": total_flop / total_loop_s / 1e9 if total_loop_s else None,
             "gflops_per_core": total_flop / total_core_s / 1e9 if total_core_s else None,
             "per_arch": {a: sum(v) / len(v) for a, v in sorted(per_arch.items())}}
 
 
-def step_flops(m: dict) -> int:
+def step_flops(m: Metrics) -> int:
     """FLOPs of one training step of the run with metrics `m` (rebuilds the model, no weights)."""
     from bench.perf.train import train_step_flops
     from bench.run.spec import RunSpec
     from bench.run.threads import torch_threads
     from bench.run.train import build, training_set
 
-    spec = RunSpec.from_json(json.dumps(m["spec"]))
+    spec = RunSpec.from_json(m.spec)
     p = spec.profile_resolved()
     with torch_threads(1):
         task, model = build(spec)

@@ -1,0 +1,23 @@
+"""The results format: the store, the metrics.json schema, atomic writes and shared definitions.
+
+A leaf of the harness (stdlib and numpy only): the leaderboard reads results through it alone.
+"""
+
+from bench.results.definitions import (
+    COMPETENCE,
+    DIRECTIONS,
+    ID_LENGTHS,
+    LOCALITY_METRICS,
+    OOD_LENGTHS,
+    WINDOWS,
+    higher_is_better,
+)
+from bench.results.io import atomic_write, canonical_json, config_hash, jsonable, sha256
+from bench.results.schema import SCHEMA_VERSION, Metrics
+from bench.results.store import IncompatibleResultsError, RunResult, RunState, Store
+
+__all__ = [
+    "COMPETENCE", "DIRECTIONS", "ID_LENGTHS", "LOCALITY_METRICS", "OOD_LENGTHS", "SCHEMA_VERSION",
+    "WINDOWS", "IncompatibleResultsError", "Metrics", "RunResult", "RunState", "Store",
+    "atomic_write", "canonical_json", "config_hash", "higher_is_better", "jsonable", "sha256",
+]

@@ -2,39 +2,12 @@
 
 A run directory holds `spec.json`, `checkpoint.pt`, `samples.npz`, `samples.png` (sample grid,
 one row per test length k), `pictures/*.png` (locality pictures) and, written LAST as the
-completion marker, `metrics.json`. Every file is written to a temporary name and moved into
-place with os.replace. A directory without a valid metrics.json, or whose files do not match its
-manifest, is corrupt: it is reported and redone. A failed run has only spec.json and metrics.json
-(status "failed"); a rerun redoes it.
+completion marker, `metrics.json` (its schema: bench.results.schema). Every file is written to a
+temporary name and moved into place with os.replace. A directory without a valid metrics.json, or
+whose files do not match its manifest, is corrupt: it is reported and redone. A failed run has only
+spec.json and metrics.json (status "failed"); a rerun redoes it. Runs written by an older readable
+schema version stay complete: they are read (upgraded in memory) and skipped on resume.
 
-metrics.json (schema_version 1)::
-
-    schema_version  1
-    run_id          str, RunSpec.run_id
-    status          "ok" | "failed"
-    error           str | null          why the run failed (after every retry)
-    attempts        int                 tries it took (1 = first try)
-    spec            RunSpec.to_json() decoded: task, arch, seed, profile, overrides
-    resolved        RunSpec.resolve(): every hyperparameter, task version, harness version
-    task            {name, version, resolution, max_objects, train_lengths, test_lengths,
-                     id_lengths, ood_lengths}
-    arch            {name, conditioning, locality_radius, n_params, config}
-    accuracy        {id_acc, ood_acc,               mean of acc over id / ood lengths (null if none)
-                     per_k: {"<k>": {n, successes, acc, n_found, n_missing, n_extra,  (means)
-                                      all_present, exact,                          (rates)
-                                      [color: color_correct (rate), n_heldout, successes_heldout,
-                                       n_seen, successes_seen]}},
-                     [color: {color_acc, heldout_pair_acc, seen_pair_acc, n_heldout, n_seen}]}
-    locality        locality.measure(): {split: {metric: {mean, per_sigma: {"<sigma>": v}}}}
-    entanglement    bench.metrics.entanglement.feature_entanglement() (color task) or null
-    train           {status, seconds, steps, n_params, final_loss, losses}
-    timings         seconds per stage: train, sample, evaluate, locality, pictures,
-                    entanglement, total
-    provenance      {git: {commit, dirty}, packages: {name: version}, hardware: {...}, threads}
-    files           {relative path: {sha256, bytes}} of every other file of the run directory
-    checksum        sha256 of the canonical JSON of all the keys above
-
-Accuracy fields are null and locality / entanglement / train may be null for a failed run.
 `samples.npz` holds `images` uint8 (N, 3, R, R) (exactly the pixels that were scored), `k` int
 (N,), `scenes` str (N,) (Scene.to_json of the conditioning scene), `success` bool (N,),
 `sample_seed` int (N,).
@@ -43,19 +16,16 @@ Accuracy fields are null and locality / entanglement / train may be null for a f
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-import math
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from bench.results.io import atomic_write, canonical_json, jsonable, pretty_json, sha256
+from bench.results.schema import READABLE_VERSIONS, SCHEMA_VERSION, Metrics
 
-SCHEMA_VERSION = 1
 METRICS = "metrics.json"
 SPEC = "spec.json"
 
@@ -66,88 +36,31 @@ class IncompatibleResultsError(ValueError):
 
 @dataclasses.dataclass
 class RunResult:
-    """What a run hands back to the driver: metrics (without files/checksum) and file contents."""
+    """What a run hands back to the driver: its metrics and the contents of its files."""
 
     spec: Any  # bench.run.spec.RunSpec
     run_id: str
-    metrics: dict
+    metrics: Metrics
     files: dict[str, bytes] = dataclasses.field(default_factory=dict)  # relative path -> bytes
 
     @property
     def status(self) -> str:
         """"ok" or "failed"."""
-        return self.metrics["status"]
+        return self.metrics.status
 
     @property
     def error(self) -> str | None:
         """Why the run failed (None when it did not)."""
-        return self.metrics.get("error")
+        return self.metrics.error
 
 
-def jsonable(obj: Any) -> Any:
-    """Plain-JSON copy: numpy scalars to Python, non-finite floats to None, keys to str."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
-def canonical(obj: Any) -> str:
-    """Canonical JSON of `obj` (sorted keys, no whitespace)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def sha256(data: bytes) -> str:
-    """Hex sha256 of bytes."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def atomic_write_png(path: Path, fig, **savefig_kwargs) -> Path:
-    """Render a matplotlib figure as PNG, close it, and write it to `path` atomically."""
-    import io
-
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", **savefig_kwargs)
-    finally:
-        plt.close(fig)
-    atomic_write(path, buf.getvalue())
-    return Path(path)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temporary file in the same directory and os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; results are meant to be shared
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def seal(metrics: dict, files: dict[str, bytes]) -> dict:
-    """metrics with the file manifest and the checksum added (what metrics.json holds)."""
-    body = jsonable({k: v for k, v in metrics.items() if k not in ("files", "checksum")})
+def seal(metrics: Metrics, files: dict[str, bytes]) -> dict:
+    """metrics.json: the metrics with schema_version, the file manifest and the checksum added."""
+    body = jsonable(metrics.to_json())
     body["schema_version"] = SCHEMA_VERSION
     body["files"] = {name: {"sha256": sha256(data), "bytes": len(data)}
                      for name, data in sorted(files.items())}
-    body["checksum"] = sha256(canonical(body).encode())
+    body["checksum"] = sha256(canonical_json(body).encode())
     return body
 
 
@@ -177,9 +90,13 @@ class Store:
         return sorted(p.name for p in self.runs.iterdir()
                       if p.is_dir() and not p.name.startswith("."))
 
-    def read_metrics(self, run_id: str) -> dict:
-        """The parsed metrics.json of a run (OSError / ValueError when absent or unreadable)."""
-        return json.loads((self.run_dir(run_id) / METRICS).read_text())
+    def read_metrics(self, run_id: str) -> Metrics:
+        """A run's metrics, any readable schema version (OSError / ValueError if unreadable)."""
+        return Metrics.from_json(json.loads((self.run_dir(run_id) / METRICS).read_text()))
+
+    def manifest(self, run_id: str) -> dict[str, dict]:
+        """{relative path: {sha256, bytes}} of a run's files, as its metrics.json lists them."""
+        return json.loads((self.run_dir(run_id) / METRICS).read_text())["files"]
 
     def check(self, run_id: str) -> RunState:
         """Integrity check of a run directory against its metrics.json manifest and checksum."""
@@ -193,10 +110,11 @@ class Store:
             metrics = json.loads(path.read_text())
         except (OSError, ValueError) as err:
             return RunState("corrupt", f"metrics.json unreadable: {err}")
-        if not isinstance(metrics, dict) or metrics.get("schema_version") != SCHEMA_VERSION:
-            return RunState("corrupt", "metrics.json has no or another schema_version")
+        if not isinstance(metrics, dict) or metrics.get("schema_version") not in READABLE_VERSIONS:
+            return RunState("corrupt", "metrics.json has no readable schema_version "
+                                       f"({', '.join(map(str, READABLE_VERSIONS))})")
         body = {k: v for k, v in metrics.items() if k != "checksum"}
-        if metrics.get("checksum") != sha256(canonical(body).encode()):
+        if metrics.get("checksum") != sha256(canonical_json(body).encode()):
             return RunState("corrupt", "metrics.json checksum mismatch")
         if metrics.get("run_id") != run_id:
             return RunState("corrupt", f"metrics.json names run {metrics.get('run_id')!r}")
@@ -230,14 +148,14 @@ class Store:
                 raise ValueError(f"bad file name in a run result: {name!r}")
             atomic_write(d / name, data)
         sealed = seal(result.metrics, files)
-        atomic_write(d / METRICS, (json.dumps(sealed, indent=1, sort_keys=True) + "\n").encode())
+        atomic_write(d / METRICS, pretty_json(sealed))
         return sealed
 
     def write_drive_log(self, record: dict) -> Path:
         """One `compbench run` invocation's record (counts, seconds per phase) in <out>/drives/."""
         name = f"{record.get('started', 'drive')}-{os.getpid()}".replace(":", "")
         path = self.out / "drives" / f"{name}.json"
-        atomic_write(path, (json.dumps(jsonable(record), indent=1, sort_keys=True) + "\n").encode())
+        atomic_write(path, pretty_json(record))
         return path
 
     def drive_logs(self) -> list[dict]:
@@ -250,7 +168,7 @@ class Store:
                 continue
         return logs
 
-    def iter_metrics(self) -> Iterator[tuple[str, RunState, dict | None]]:
+    def iter_metrics(self) -> Iterator[tuple[str, RunState, Metrics | None]]:
         """(run_id, state, metrics or None) of every run directory."""
         for run_id in self.run_ids():
             state = self.check(run_id)
@@ -264,8 +182,8 @@ class Store:
         versions: dict[str, set[int]] = {}
         for run_id in self.run_ids():
             try:
-                m = self.read_metrics(run_id)
-                versions.setdefault(m["resolved"]["task"], set()).add(m["resolved"]["task_version"])
+                resolved = self.read_metrics(run_id).resolved
+                versions.setdefault(resolved["task"], set()).add(resolved["task_version"])
             except (OSError, ValueError, KeyError, TypeError):
                 continue
         return versions

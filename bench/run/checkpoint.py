@@ -9,24 +9,25 @@ from pathlib import Path
 
 import torch
 
-from bench.results.store import atomic_write
+from bench.results.io import atomic_write
 from bench.run.spec import RunSpec
 
 FORMAT = 1
 
 
-def save(path: str | os.PathLike, model: torch.nn.Module, spec: RunSpec,
-         extra: dict | None = None) -> Path:
-    """Write {state_dict, spec, config} to `path` atomically (temp file + os.replace)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def to_bytes(model: torch.nn.Module, spec: RunSpec) -> bytes:
+    """The checkpoint file's bytes: {format, spec JSON, model config JSON, state_dict}."""
     payload = {"format": FORMAT, "spec": spec.to_json(), "config": json.dumps(model.config),
-               "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-               "extra": json.dumps(extra or {})}
+               "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
     buf = io.BytesIO()
     torch.save(payload, buf)
-    atomic_write(path, buf.getvalue())
-    return path
+    return buf.getvalue()
+
+
+def save(path: str | os.PathLike, model: torch.nn.Module, spec: RunSpec) -> Path:
+    """Write the checkpoint to `path` atomically (temp file + os.replace)."""
+    atomic_write(Path(path), to_bytes(model, spec))
+    return Path(path)
 
 
 def load(path: str | os.PathLike, device: torch.device | str = "cpu"):

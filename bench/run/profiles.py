@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from tasks.registry import UnknownNameError
+from tasks.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,12 @@ class Profile:
         """All fields as a plain dict (JSON-ready)."""
         return dataclasses.asdict(self)
 
+    def denoiser(self, model):
+        """The denoiser this profile samples and probes `model` through (composition, guidance)."""
+        from bench.core.diffusion import combined_denoiser
+
+        return combined_denoiser(model, guidance=self.guidance, compose_weight=self.compose_weight)
+
     @property
     def ema_halflife_steps(self) -> float:
         """EMA half-life in optimiser steps."""
@@ -68,37 +74,35 @@ class Profile:
 SAMPLERS = ("heun", "euler")
 LR_SCHEDULES = ("constant", "cosine")
 
-PROFILES: dict[str, Profile] = {
-    p.name: p
-    for p in (
-        # Seconds per run: tests and CI.
-        Profile(name="smoke", resolution=16, width=8, steps=30, batch_size=8, lr=2e-3,
-                warmup_steps=5, ema_halflife_share=0.1, n_train_scenes=48, p_uncond=0.1,
-                sampler="heun", sampler_steps=4, samples_per_k=4, guidance=None, locality_n=2,
-                loss_every=5),
-        # Laptop default: minutes of one CPU core per run.
-        Profile(name="quick", resolution=16, width=32, steps=3000, batch_size=32, lr=2e-3,
-                warmup_steps=100, ema_halflife_share=0.05, n_train_scenes=10000, p_uncond=0.1,
-                sampler="heun", sampler_steps=18, samples_per_k=64, guidance=None, locality_n=8),
-        # For a GPU: 64 px, wider, longer.
-        Profile(name="paper", resolution=64, width=64, steps=40000, batch_size=64, lr=1e-3,
-                warmup_steps=1000, ema_halflife_share=0.05, n_train_scenes=20000, p_uncond=0.1,
-                sampler="heun", sampler_steps=32, samples_per_k=256, guidance=None,
-                locality_n=64, loss_every=200),
-    )
-}
+PROFILES: Registry[Profile] = Registry("profile")
+for _profile in (
+    # Seconds per run: tests and CI.
+    Profile(name="smoke", resolution=16, width=8, steps=30, batch_size=8, lr=2e-3,
+            warmup_steps=5, ema_halflife_share=0.1, n_train_scenes=48, p_uncond=0.1,
+            sampler="heun", sampler_steps=4, samples_per_k=4, guidance=None, locality_n=2,
+            loss_every=5),
+    # Laptop default: minutes of one CPU core per run.
+    Profile(name="quick", resolution=16, width=32, steps=3000, batch_size=32, lr=2e-3,
+            warmup_steps=100, ema_halflife_share=0.05, n_train_scenes=10000, p_uncond=0.1,
+            sampler="heun", sampler_steps=18, samples_per_k=64, guidance=None, locality_n=8),
+    # For a GPU: 64 px, wider, longer.
+    Profile(name="paper", resolution=64, width=64, steps=40000, batch_size=64, lr=1e-3,
+            warmup_steps=1000, ema_halflife_share=0.05, n_train_scenes=20000, p_uncond=0.1,
+            sampler="heun", sampler_steps=32, samples_per_k=256, guidance=None,
+            locality_n=64, loss_every=200),
+):
+    PROFILES.register(_profile.name, lambda p=_profile: p, f"{_profile.steps} steps at "
+                      f"{_profile.resolution} px, width {_profile.width}")
 
 
 def names() -> list[str]:
     """Names of the profiles."""
-    return list(PROFILES)
+    return PROFILES.names()
 
 
 def get(name: str) -> Profile:
-    """The profile called `name` (unknown names list the known ones)."""
-    if name not in PROFILES:
-        raise UnknownNameError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
-    return PROFILES[name]
+    """The profile called `name` (unknown names list the known ones, with a "did you mean")."""
+    return PROFILES.get(name)
 
 
 def field_types() -> dict[str, type | tuple[type, ...]]:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from bench.core import diffusion
+from bench.results.io import canonical_json, config_hash
 from bench.run import profiles
 
 # Bump when the harness changes meaning without a field changing (it enters the run id).
@@ -57,28 +55,61 @@ def parse_override(text: str) -> tuple[str, Any]:
     raise ValueError(f"override {text!r}: cannot read {raw!r} as {kind}")
 
 
+def _pairs(items, what: str) -> dict[str, Any]:
+    """(key, value) pairs (or a dict) as a dict; a key given twice is a ValueError."""
+    seen: dict[str, Any] = {}
+    for key, value in items.items() if isinstance(items, dict) else items:
+        if key in seen:
+            raise ValueError(f"{what} {key!r} given twice")
+        seen[key] = value
+    return seen
+
+
+def parse_arch_override(text: str) -> tuple[str, Any]:
+    """Parse a CLI architecture hyperparameter "key=value": JSON numbers and booleans are typed,
+    anything else stays a string (the factory's signature checks the name when the spec resolves).
+    """
+    if "=" not in text:
+        raise ValueError(f"architecture hyperparameter {text!r} must look like key=value")
+    key, raw = (s.strip() for s in text.split("=", 1))
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    if isinstance(value, list | dict) or value is None:
+        raise ValueError(f"architecture hyperparameter {text!r}: {raw!r} is not a number, "
+                         "boolean or word")
+    return key, value
+
+
 @dataclass(frozen=True)
 class RunSpec:
-    """One run: task, architecture, seed, profile name and profile overrides ((key, value), ...)."""
+    """One run: task, architecture, seed, profile name, profile overrides ((key, value), ...)
+    and architecture hyperparameter overrides (e.g. (("radius", 0.2),); width is the profile's).
+
+    Construction checks every name and value: a profile field or task option that the profile or
+    the task rejects is a ValueError here, before anything runs.
+    """
 
     task: str
     arch: str
     seed: int
     profile: str
     overrides: tuple[tuple[str, Any], ...] = ()
+    arch_overrides: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self):
         profiles.get(self.profile)  # unknown profile -> error listing the known ones
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"seed must be an int, got {self.seed!r}")
-        items = dict(self.overrides).items() if isinstance(self.overrides, dict) else self.overrides
-        seen: dict[str, Any] = {}
-        for item in items:
-            key, value = item
-            if key in seen:
-                raise ValueError(f"override {key!r} given twice")
-            seen[key] = _coerce(key, value)
-        object.__setattr__(self, "overrides", tuple(sorted(seen.items())))
+        overrides = {k: _coerce(k, v) for k, v in _pairs(self.overrides, "override").items()}
+        object.__setattr__(self, "overrides", tuple(sorted(overrides.items())))
+        arch_overrides = _pairs(self.arch_overrides, "architecture hyperparameter")
+        if "width" in arch_overrides:
+            raise ValueError("width is a profile field: use the override width=..., not an "
+                             "architecture hyperparameter")
+        object.__setattr__(self, "arch_overrides", tuple(sorted(arch_overrides.items())))
+        self.profile_resolved()  # the profile's own checks (steps >= 1, sampler, ...)
 
     def profile_resolved(self) -> profiles.Profile:
         """The profile with the overrides applied."""
@@ -90,11 +121,11 @@ class RunSpec:
 
     def arch_hparams(self) -> dict:
         """Keyword hparams for baselines.get(self.arch, task, ...)."""
-        return {"width": self.profile_resolved().width}
+        return {"width": self.profile_resolved().width, **dict(self.arch_overrides)}
 
     def resolve(self) -> dict:
         """Every resolved hyperparameter plus task name/options/version, arch, seed (JSON-ready)."""
-        import tasks  # late: tasks is written concurrently and heavy to import
+        import tasks  # late: heavy to import
 
         options = self.task_options()
         version = tasks.get(self.task, **options).version
@@ -104,8 +135,7 @@ class RunSpec:
             "task_version": version,
             "arch": self.arch,
             "arch_hparams": self.arch_hparams(),
-            "arch_config": json.loads(_arch_config(self.arch, self.task, canonical_json(options),
-                                                   canonical_json(self.arch_hparams()))),
+            "arch_config": arch_config(self.arch, self.task, options, self.arch_hparams()),
             "seed": self.seed,
             "profile": self.profile_resolved().to_dict(),
             "diffusion": {"P_mean": diffusion.P_MEAN, "P_std": diffusion.P_STD,
@@ -113,44 +143,55 @@ class RunSpec:
             "harness_version": HARNESS_VERSION,
         }
 
-    @property
+    @functools.cached_property
     def run_id(self) -> str:
-        """Stable id: sha256 of the canonical JSON of resolve(), first 12 hex digits."""
+        """Stable id: sha256 of the canonical JSON of resolve(), first 12 hex digits (computed
+        once per spec: a profile edited while the spec lives does not change it)."""
         return config_hash(self.resolve())
 
+    def to_dict(self) -> dict:
+        """The spec itself (not its resolution) as plain data; arch_overrides only when set."""
+        d = {"task": self.task, "arch": self.arch, "seed": self.seed, "profile": self.profile,
+             "overrides": [list(kv) for kv in self.overrides]}
+        if self.arch_overrides:
+            d["arch_overrides"] = [list(kv) for kv in self.arch_overrides]
+        return d
+
     def to_json(self) -> str:
-        """The spec itself (not its resolution) as JSON."""
-        return json.dumps({"task": self.task, "arch": self.arch, "seed": self.seed,
-                           "profile": self.profile,
-                           "overrides": [list(kv) for kv in self.overrides]}, sort_keys=True)
+        """to_dict() as JSON."""
+        return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str | dict) -> RunSpec:
         """Inverse of to_json (also accepts the decoded dict)."""
         d = json.loads(text) if isinstance(text, str) else dict(text)
-        unknown = set(d) - {"task", "arch", "seed", "profile", "overrides"}
+        unknown = set(d) - {"task", "arch", "seed", "profile", "overrides", "arch_overrides"}
         if unknown:
             raise ValueError(f"unknown RunSpec keys {sorted(unknown)}")
         return cls(task=d["task"], arch=d["arch"], seed=d["seed"], profile=d["profile"],
-                   overrides=tuple((k, v) for k, v in d.get("overrides", ())))
+                   overrides=tuple((k, v) for k, v in d.get("overrides", ())),
+                   arch_overrides=tuple((k, v) for k, v in d.get("arch_overrides", ())))
 
 
-@functools.lru_cache(maxsize=512)
-def _arch_config(arch: str, task: str, options: str, hparams: str) -> str:
-    """JSON of the built model's config (defaults included); global RNGs untouched."""
+def arch_config(arch: str, task: str, options: dict, hparams: dict) -> dict | None:
+    """The architecture's config ({"name", "hparams"} with defaults) for the run id: read from the
+    factory's declared hyperparameters; only a factory taking **kwargs (a plugin) is built."""
+    import baselines
+
+    declared = baselines.declared_config(arch, **hparams)
+    if declared is not None:
+        return declared
+    return json.loads(_built_config(arch, task, canonical_json(options), canonical_json(hparams)))
+
+
+@functools.lru_cache(maxsize=64)
+def _built_config(arch: str, task: str, options: str, hparams: str) -> str:
+    """JSON of a built model's config (defaults included); global RNGs untouched."""
+    import torch
+
     import baselines
     import tasks
 
     with torch.random.fork_rng(devices=[]):
         model = baselines.get(arch, tasks.get(task, **json.loads(options)), **json.loads(hparams))
-    return canonical_json(model.config)
-
-
-def canonical_json(obj: Any) -> str:
-    """Canonical JSON: sorted keys, no whitespace, floats in repr form."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def config_hash(obj: Any) -> str:
-    """First 12 hex digits of sha256(canonical_json(obj))."""
-    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()[:12]
+    return canonical_json(getattr(model, "config", None))

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from bench.core import seeds
 from bench.core.diffusion import edm_loss
+from bench.core.seeds import Stream
 from bench.run.profiles import Profile
 from bench.run.spec import RunSpec
 from bench.run.threads import torch_threads
@@ -40,11 +42,6 @@ def learning_rate(p: Profile, step: int) -> float:
     return p.lr * warm
 
 
-def derived_seed(seed: int, *path: int) -> int:
-    """A 63-bit seed derived from (seed, *path): independent streams for init, data and noise."""
-    return int(np.random.SeedSequence([seed, *path]).generate_state(1, dtype=np.uint64)[0] >> 1)
-
-
 def build(spec: RunSpec, device: torch.device | str = "cpu"):
     """(task, model) for a spec; the model's initial weights are seeded from spec.seed."""
     import baselines
@@ -52,7 +49,7 @@ def build(spec: RunSpec, device: torch.device | str = "cpu"):
 
     task = tasks.get(spec.task, **spec.task_options())
     with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG as it was
-        torch.manual_seed(derived_seed(spec.seed, 0))
+        torch.manual_seed(seeds.derive(spec.seed, Stream.INIT))
         model = baselines.get(spec.arch, task, **spec.arch_hparams())
     return task, model.to(device)
 
@@ -64,7 +61,7 @@ def training_set(task, n: int, seed: int):
     scenes = []
     for i, (k, n_k) in enumerate(zip(lengths, counts, strict=True)):
         if n_k:
-            scenes += task.scenes("train", k, n_k, derived_seed(seed, 1, i))
+            scenes += task.scenes("train", k, n_k, seeds.derive(seed, Stream.DATA, i))
     images = torch.from_numpy(np.asarray(task.render(scenes), dtype=np.float32)) * 2 - 1
     tokens, mask = task.conditioners(scenes)
     return images, torch.from_numpy(tokens), torch.from_numpy(mask)  # (N,3,R,R), (N,1+K,D), (N,1+K)
@@ -109,8 +106,8 @@ def _train(spec: RunSpec, *, device: torch.device, progress) -> TrainResult:
     single = getattr(model, "conditioning", "joint") == "single"
     images, tokens, mask = training_set(task, p.n_train_scenes, spec.seed)
     data = (images.to(device), tokens.to(device), mask)
-    gen = torch.Generator().manual_seed(derived_seed(spec.seed, 2))  # batches, dropout
-    noise_gen = torch.Generator().manual_seed(derived_seed(spec.seed, 3))  # sigma and noise
+    gen = torch.Generator().manual_seed(seeds.derive(spec.seed, Stream.BATCH))
+    noise_gen = torch.Generator().manual_seed(seeds.derive(spec.seed, Stream.NOISE))
 
     params = [q for q in model.parameters() if q.requires_grad]
     opt = torch.optim.AdamW(params, lr=p.lr, weight_decay=p.weight_decay, foreach=True)

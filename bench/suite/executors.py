@@ -7,6 +7,7 @@ driver (`drive`) writes every result as it arrives, so an interrupt loses no fin
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import sys
 import time
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from bench.results.store import RunResult, Store
-from bench.run import execute as pipeline
+from bench.run import execute as run_execute
 
 REACH_TIMEOUT_S = 3.0
 
@@ -35,19 +36,22 @@ def _describe_error(err: BaseException) -> str:
 
 
 def _failed(spec, err: BaseException, attempts: int) -> RunResult:
-    result = pipeline.failed_result(spec, _describe_error(err), attempts)
-    result.metrics["traceback"] = "".join(traceback.format_exception(err))[-4000:]
-    return result
+    return run_execute.failed_result(spec, _describe_error(err), attempts,
+                                 traceback="".join(traceback.format_exception(err))[-4000:])
+
+
+def _tried(result: RunResult, attempts: int) -> RunResult:
+    """The result with the number of tries it took recorded in its metrics."""
+    return dataclasses.replace(result, metrics=result.metrics.retried(attempts))
 
 
 class SerialExecutor:
     """Runs specs one after another in this process."""
 
     def __init__(self, *, threads: int | None = 1, device: str | None = None, retries: int = 1,
-                 plugin_archs: tuple[str, ...] = (), execute: Callable | None = None):
+                 execute: Callable | None = None):
         self.threads, self.device, self.retries = threads, device, retries
-        self.plugin_archs = tuple(plugin_archs)
-        self.execute = execute or pipeline.execute
+        self.execute = execute or run_execute.execute
 
     def start(self) -> None:
         """Nothing to start; checks that a requested GPU exists."""
@@ -65,10 +69,8 @@ class SerialExecutor:
         for spec in specs:
             for attempt in range(1, self.retries + 2):
                 try:
-                    result = self.execute(spec, threads=self.threads, device=self.device,
-                                          plugin_archs=self.plugin_archs)
-                    result.metrics["attempts"] = attempt
-                    yield result
+                    result = self.execute(spec, threads=self.threads, device=self.device)
+                    yield _tried(result, attempt)
                     break
                 except KeyboardInterrupt:
                     raise
@@ -120,9 +122,9 @@ def _http2_handshake(conn: socket.socket) -> bytes | None:
     return header if header[3] == 4 else None
 
 
-def _remote_execute(execute, spec, threads, device, plugin_archs):
+def _remote_execute(execute, spec, threads, device):
     """Body of the Ray task: one run, returned to the driver."""
-    return execute(spec, threads=threads, device=device, plugin_archs=plugin_archs)
+    return execute(spec, threads=threads, device=device)
 
 
 class RayExecutor:
@@ -130,11 +132,11 @@ class RayExecutor:
 
     def __init__(self, *, address: str | None = None, num_cpus: int | None = None,
                  cpus_per_run: int = 1, gpus_per_run: float = 0.0, retries: int = 1,
-                 plugin_archs: tuple[str, ...] = (), execute: Callable | None = None):
+                 execute: Callable | None = None):
         self.address, self.num_cpus = address, num_cpus
-        self.execute = execute or pipeline.execute
+        self.execute = execute or run_execute.execute
         self.cpus_per_run, self.gpus_per_run = cpus_per_run, gpus_per_run
-        self.retries, self.plugin_archs = retries, tuple(plugin_archs)
+        self.retries = retries
         self._owns_ray = False
         self._pending: dict = {}
         self._task = None
@@ -185,7 +187,7 @@ class RayExecutor:
         task = self._task.options(
             num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run, max_retries=0)
         device = "cuda" if self.gpus_per_run > 0 else "cpu"
-        return task.remote(self.execute, spec, self.cpus_per_run, device, self.plugin_archs)
+        return task.remote(self.execute, spec, self.cpus_per_run, device)
 
     def run(self, specs: Iterable) -> Iterator[RunResult]:
         """Submit every spec, yield RunResults as they finish, resubmitting failures."""
@@ -199,9 +201,7 @@ class RayExecutor:
             (ref,), _ = ray.wait(list(self._pending), num_returns=1)
             spec = self._pending.pop(ref)
             try:
-                result = ray.get(ref)
-                result.metrics["attempts"] = attempts[spec]
-                yield result
+                yield _tried(ray.get(ref), attempts[spec])
             except KeyboardInterrupt:
                 raise
             except Exception as err:  # task error, dead worker, ...: retry, then a failed row
@@ -228,20 +228,18 @@ class Progress:
         self.t0 = time.perf_counter()
 
     def line(self, result: RunResult) -> str:
-        """The progress line of a finished run."""
-        self.done += 1
+        """The progress line of the latest finished run (counted by `update`)."""
         elapsed = time.perf_counter() - self.t0
         eta = elapsed / self.done * (self.total - self.done)
         filled = round(self.width * self.done / max(self.total, 1))
         bar = "#" * filled + "." * (self.width - filled)
         m, spec = result.metrics, result.spec
         if result.status == "ok":
-            acc = m["accuracy"]
             fmt = lambda v: "n/a" if v is None else f"{v:.2f}"  # noqa: E731
-            what = f"id {fmt(acc['id_acc'])} ood {fmt(acc['ood_acc'])}"
-            seconds = m["timings"]["total"]
+            what = f"id {fmt(m.accuracy['id_acc'])} ood {fmt(m.accuracy['ood_acc'])}"
+            seconds = m.timings["total"]
         else:
-            what = f"FAILED after {m['attempts']} tries: {m['error']}"
+            what = f"FAILED after {m.attempts} tries: {m.error}"
             seconds = None
         took = f" {seconds:.1f}s" if seconds is not None else ""
         return (f"[{bar}] {self.done}/{self.total} ETA {_fmt_time(eta)} | {spec.arch} {spec.task} "
@@ -249,6 +247,7 @@ class Progress:
 
     def update(self, result: RunResult) -> None:
         """Count a finished run and print its line."""
+        self.done += 1
         self.echo(self.line(result))
 
 
@@ -287,10 +286,11 @@ def todo(specs: list, store: Store, *, force: bool = False,
     return out
 
 
-def drive(specs: list, store: Store, executor,
-          echo: Callable[[str], None] | None = None) -> DriveSummary:
-    """Run `specs` (see `todo`) through a started executor, writing each result as it arrives."""
-    summary = DriveSummary(planned=len(specs))
+def drive(specs: list, store: Store, executor, echo: Callable[[str], None] | None = None,
+          summary: DriveSummary | None = None) -> DriveSummary:
+    """Run `specs` (see `todo`) through a started executor, writing each result as it arrives;
+    their ids are added to `summary` (the one `todo` filled, or a new one)."""
+    summary = summary if summary is not None else DriveSummary(planned=len(specs))
     if not specs:
         return summary
     progress = Progress(len(specs), echo)

@@ -12,12 +12,12 @@ ALL = "*"  # in a suite's entries: every registered task / architecture at plan 
 
 @dataclass(frozen=True)
 class Suite:
-    """A suite: profile, seeds, and per task the architectures to train on it."""
+    """A suite: profile, seeds (a tuple, fixed in code), and per task the architectures to train."""
 
     name: str
     description: str
     profile: str
-    seeds: int
+    seeds: tuple[int, ...]
     entries: tuple[tuple[str, tuple[str, ...]], ...]  # ((task, (arch, ...)), ...)
 
     def grid(self) -> list[tuple[str, str]]:
@@ -56,7 +56,7 @@ for _suite in (
         name="smoke",
         description="CI end-to-end check: 3 architectures on `length`, 1 seed, smoke profile",
         profile="smoke",
-        seeds=1,
+        seeds=(0,),
         entries=(("length", ("conv-heatmap-rf5", "unet-heatmap", "unet-xattn")),),
     ),
     Suite(
@@ -64,7 +64,7 @@ for _suite in (
         description="the paper's claims on a laptop: length, length-single (10 correlated runs, "
         "incl. unet-xattn vs unet-xattn-local) and color, quick profile, 1 seed",
         profile="quick",
-        seeds=1,
+        seeds=(0,),
         entries=(
             ("length", _QUICK_LENGTH),
             ("length-single", _QUICK_LENGTH),
@@ -75,7 +75,7 @@ for _suite in (
         name="full",
         description="every baseline x every task x 3 seeds, paper profile (a cluster or a GPU)",
         profile="paper",
-        seeds=3,
+        seeds=(0, 1, 2),
         entries=((ALL, (ALL,)),),
     ),
 ):
@@ -105,12 +105,14 @@ def plan(
     seeds: int | None = None,
     profile: str | None = None,
     overrides: tuple[tuple[str, object], ...] = (),
+    arch_overrides: tuple[tuple[str, object], ...] = (),
 ) -> list[RunSpec]:
-    """The suite's RunSpecs; `tasks` / `archs` replace the suite's; `seeds` runs seeds 0..N-1."""
+    """The suite's RunSpecs; `tasks` / `archs` replace the suite's; `seeds` runs seeds 0..N-1
+    instead of the suite's own."""
     suite = get(name)
-    n_seeds = suite.seeds if seeds is None else seeds
-    if n_seeds < 1:
-        raise ValueError(f"seeds must be >= 1, got {n_seeds}")
+    if seeds is not None and seeds < 1:
+        raise ValueError(f"seeds must be >= 1, got {seeds}")
+    seed_list = suite.seeds if seeds is None else tuple(range(seeds))
     grid = suite.grid()
     task_list = list(dict.fromkeys(tasks)) if tasks else list(dict.fromkeys(t for t, _ in grid))
     if archs:
@@ -123,7 +125,8 @@ def plan(
     else:
         pairs = grid
     return [
-        RunSpec(task=t, arch=a, seed=s, profile=profile or suite.profile, overrides=overrides)
+        RunSpec(task=t, arch=a, seed=s, profile=profile or suite.profile, overrides=overrides,
+                arch_overrides=arch_overrides)
         for t, a in pairs
-        for s in range(n_seeds)
+        for s in seed_list
     ]

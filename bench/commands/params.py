@@ -1,0 +1,67 @@
+"""Click parameter types over the registries: one per registry, each answering an unknown name with
+the known ones and a "did you mean" (a usage error: exit 2, no traceback)."""
+
+from __future__ import annotations
+
+import click
+
+
+class RegistryName(click.ParamType):
+    """A name of one registry (tasks, architectures, profiles, suites), checked on conversion.
+
+    `registry` is a zero-argument callable returning the Registry (so importing the CLI imports no
+    registry); `plugins` also accepts plugin paths package.module:factory (registered here).
+    """
+
+    def __init__(self, kind: str, registry, plugins: bool = False):
+        self.name, self._registry, self.plugins = kind, registry, plugins
+
+    def convert(self, value, param, ctx):
+        from bench.run import plugins
+
+        if self.plugins and plugins.is_plugin_path(value):
+            try:
+                plugins.register_arch(value)
+            except plugins.PluginError as err:
+                self.fail(str(err), param, ctx)
+        registry = self._registry()
+        if value not in registry:
+            self.fail(registry.unknown_message(value), param, ctx)
+        return value
+
+
+def _tasks():
+    from bench.run import plugins
+
+    plugins.load_entry_points()
+    return plugins.registry_for("tasks")
+
+
+def _archs():
+    from bench.run import plugins
+
+    plugins.load_entry_points()
+    return plugins.registry_for("baselines")
+
+
+def _profiles():
+    from bench.run import profiles
+
+    return profiles.PROFILES
+
+
+def _suites():
+    from bench.suite import suites
+
+    return suites.SUITES
+
+
+TASK = RegistryName("task", _tasks)
+ARCH = RegistryName("architecture", _archs, plugins=True)
+PROFILE = RegistryName("profile", _profiles)
+SUITE = RegistryName("suite", _suites)
+
+
+def usage_error(err: Exception, option: str | None = None) -> click.BadParameter:
+    """A click usage error (exit 2) carrying `err`'s message, naming `option`."""
+    return click.BadParameter(str(err), param_hint=option)

@@ -1,0 +1,43 @@
+"""Definitions the whole harness shares (DESIGN.md, "Metrics"): windows, threshold, directions.
+
+The metrics, the leaderboard and the HTML page read these and nothing else, so a window or a
+threshold is stated once.
+"""
+
+from __future__ import annotations
+
+ID_LENGTHS = (1, 2, 3)  # id_acc = mean accuracy over these object counts k
+OOD_LENGTHS = (4, 5, 6)  # ood_acc: a fixed window, comparable across resolutions
+WINDOWS: dict[str, tuple[int, ...]] = {"id": ID_LENGTHS, "ood": OOD_LENGTHS}
+COMPETENCE = 0.8  # a model below it under the conditioning it was trained on is under-trained
+
+LOCALITY_METRICS: tuple[str, ...] = (
+    "spatial_r50",
+    "spatial_r50_radii",
+    "spatial_frac",
+    "cond_locality",
+    "cond_locality_raw",
+    "cond_locality_ablation",
+    "cond_sensitivity",
+    "cond_locality_attr",
+)
+# Which way is better: "higher" or "lower" (a smaller r50 is a more local score).
+DIRECTIONS: dict[str, str] = {
+    **{m: "lower" if m.startswith("spatial_r50") else "higher" for m in LOCALITY_METRICS},
+    "id_acc": "higher",
+    "ood_acc": "higher",
+    "train_acc": "higher",
+    "exact_id_acc": "higher",
+    "exact_ood_acc": "higher",
+}
+
+
+def higher_is_better(metric: str) -> bool:
+    """True where a larger value of `metric` is better (KeyError for an undeclared metric)."""
+    return DIRECTIONS[metric] == "higher"
+
+
+def window_label(split: str) -> str:
+    """'k = 4..6' for a window (as the report prints it)."""
+    ks = WINDOWS[split]
+    return f"k = {ks[0]}..{ks[-1]}"

@@ -1,0 +1,201 @@
+"""The typed schema of metrics.json: whoever writes or reads a run's metrics goes through `Metrics`.
+
+metrics.json (schema_version 2; version 1 files are read and upgraded in `Metrics.from_json`)::
+
+    schema_version  2
+    run_id          str, RunSpec.run_id
+    status          "ok" | "failed"
+    error           str | null          why the run failed (after every retry)
+    attempts        int                 tries it took (1 = first try)
+    traceback       str | null          the last failure's traceback (failed rows only)
+    trained         bool                false for rows that were not trained here (oracle, scored)
+    spec            RunSpec.to_json() decoded: task, arch, seed, profile, overrides, arch_overrides
+    resolved        RunSpec.resolve(): every hyperparameter, task version, harness version
+    task            TaskInfo
+    arch            ArchInfo
+    accuracy        Accuracy            per test length k and the window means
+    locality        {split: {metric: LocalityEntry}}, split in "id", "ood"
+    entanglement    feature_entanglement() (color task) or null
+    train           TrainLog
+    timings         seconds per stage: train, sample, evaluate, locality, pictures,
+                    entanglement, total
+    trajectory      list of TrajectoryPoint or null (accuracy and locality along training)
+    provenance      {git: {commit, dirty}, packages: {name: version}, hardware: {...}, threads}
+    files           {relative path: {sha256, bytes}} of every other file of the run directory
+    checksum        sha256 of the canonical JSON of all the keys above
+
+Accuracy fields are null and locality / entanglement / train may be null for a failed run.
+`per_sigma` is a list of [sigma, value] pairs in increasing sigma (version 1 wrote a map with
+string keys, in lexicographic order).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypedDict
+
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+STATUSES = ("ok", "failed")
+
+
+class TaskInfo(TypedDict, total=False):
+    """The task a run was measured on, and the length windows its accuracies average over."""
+
+    name: str
+    version: int
+    resolution: int
+    max_objects: int
+    train_lengths: list[int]
+    test_lengths: list[int]
+    id_lengths: list[int]  # window of id_acc
+    ood_lengths: list[int]  # window of ood_acc
+    train_window: list[int]  # lengths of the conditioning seen in training (train_acc)
+
+
+class ArchInfo(TypedDict, total=False):
+    """The architecture: registered name, conditioning regime, stated locality bound, size."""
+
+    name: str
+    conditioning: str  # "joint" | "single"
+    locality_radius: float | None
+    n_params: int | None
+    config: dict | None
+
+
+class AccuracyAtK(TypedDict, total=False):
+    """Evaluation of the samples conditioned on k objects (counts are means per sample)."""
+
+    n: int
+    successes: int
+    acc: float | None
+    n_found: float
+    n_missing: float
+    n_extra: float
+    all_present: float
+    exact: float
+    outcomes: dict[str, float]  # reserved: share of labelled objects per evaluator outcome
+    color_correct: float  # color task only, and the four below
+    n_heldout: int
+    successes_heldout: int
+    n_seen: int
+    successes_seen: int
+
+
+class Accuracy(TypedDict, total=False):
+    """id_acc / ood_acc (means over the windows), train_acc, per_k, color summary."""
+
+    id_acc: float | None
+    ood_acc: float | None
+    train_acc: float | None  # reserved: accuracy under the conditioning seen in training
+    per_k: dict[str, AccuracyAtK]
+    color: dict | None
+
+
+class LocalityEntry(TypedDict, total=False):
+    """One locality metric on one split: mean over sigma, per-sigma values, interval."""
+
+    mean: float | None
+    per_sigma: list[list[float | None]]  # [[sigma, value], ...], increasing sigma
+    lo: float | None  # reserved: bootstrap interval over test scenes
+    hi: float | None
+    per_scene: list[float | None]  # reserved: per-scene values (means over sigma)
+
+
+class TrainLog(TypedDict, total=False):
+    """What training reported."""
+
+    status: str
+    seconds: float
+    steps: int
+    n_params: int | None
+    final_loss: float | None
+    losses: list[float]
+    steps_per_second: float
+
+
+class TrajectoryPoint(TypedDict, total=False):
+    """Reserved: accuracy and locality of the EMA weights at one training step."""
+
+    step: int
+    accuracy: dict[str, float | None]  # "k<k>": placed accuracy
+    locality: dict[str, float | None]
+
+
+@dataclasses.dataclass
+class Metrics:
+    """The body of metrics.json (without files, checksum and schema_version, added on sealing)."""
+
+    run_id: str
+    status: str
+    spec: dict
+    resolved: dict | None
+    provenance: dict
+    error: str | None = None
+    attempts: int = 1
+    traceback: str | None = None
+    trained: bool = True
+    task: TaskInfo | None = None
+    arch: ArchInfo | None = None
+    accuracy: Accuracy | None = None
+    locality: dict[str, dict[str, LocalityEntry]] | None = None
+    entanglement: dict | None = None
+    train: TrainLog | None = None
+    timings: dict[str, float] | None = None
+    trajectory: list[TrajectoryPoint] | None = None
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+
+    @property
+    def ok(self) -> bool:
+        """Whether the run finished."""
+        return self.status == "ok"
+
+    def retried(self, attempts: int, traceback: str | None = None) -> Metrics:
+        """The same metrics with the number of tries (and the last failure's traceback) set."""
+        return dataclasses.replace(self, attempts=attempts,
+                                   traceback=traceback if traceback is not None else self.traceback)
+
+    def to_json(self) -> dict:
+        """The metrics.json body as plain data."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, doc: dict) -> Metrics:
+        """Metrics from a decoded metrics.json of any readable schema version."""
+        version = doc.get("schema_version", SCHEMA_VERSION)
+        if version not in READABLE_VERSIONS:
+            raise ValueError(f"metrics.json schema_version {version!r} is not readable; "
+                             f"readable: {READABLE_VERSIONS}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        body = {k: v for k, v in doc.items() if k in names}
+        if version == 1:
+            body["locality"] = _upgrade_locality(body.get("locality"))
+        return cls(**body)
+
+
+def _upgrade_locality(locality: dict | None) -> dict | None:
+    """Version 1's per_sigma maps {"<sigma>": value} as [[sigma, value], ...] in sigma order."""
+    if not locality:
+        return locality
+    out: dict[str, dict[str, Any]] = {}
+    for split, metrics in locality.items():
+        out[split] = {}
+        for name, entry in metrics.items():
+            pairs = sorted((float(s), v) for s, v in (entry.get("per_sigma") or {}).items())
+            out[split][name] = {**entry, "per_sigma": [list(p) for p in pairs]}
+    return out
+
+
+def per_sigma_pairs(values: dict[float, float]) -> list[list[float]]:
+    """{sigma: value} as [[sigma, value], ...] in increasing sigma (the schema's per_sigma)."""
+    return [[float(s), v] for s, v in sorted(values.items())]
+
+
+def failed(*, run_id: str, spec: dict, resolved: dict | None, error: str, attempts: int,
+           provenance: dict, traceback: str | None = None) -> Metrics:
+    """The failed row of a run that could not finish (after every retry)."""
+    return Metrics(run_id=run_id, status="failed", spec=spec, resolved=resolved,
+                   provenance=provenance, error=error, attempts=attempts, traceback=traceback)

@@ -1,0 +1,196 @@
+"""What `compbench run` does: plan a suite's RunSpecs (every name and value checked before anything
+runs or is written), skip finished runs, run the rest through an executor, write the report."""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Callable
+
+from bench.results.store import IncompatibleResultsError, Store
+
+
+class PlanError(ValueError):
+    """A bad name or value on the command line; `option` names the option it came from."""
+
+    def __init__(self, message: str, option: str):
+        super().__init__(message)
+        self.option = option
+
+
+def check_archs(archs: tuple[str, ...], option: str) -> None:
+    """Every architecture registered (plugin paths package.module:factory are registered here)."""
+    from bench.run import plugins
+
+    registry = plugins.registry_for("baselines")
+    for name in archs:
+        if plugins.is_plugin_path(name):
+            try:
+                plugins.register_arch(name)
+            except plugins.PluginError as err:
+                raise PlanError(str(err), option) from None
+        if name not in registry:
+            raise PlanError(registry.unknown_message(name), option)
+
+
+def check_tasks(names: tuple[str, ...], option: str) -> None:
+    """Every task registered."""
+    from bench.run import plugins
+
+    registry = plugins.registry_for("tasks")
+    for name in names:
+        if name not in registry:
+            raise PlanError(registry.unknown_message(name), option)
+
+
+def parse_pairs(texts: tuple[str, ...], parse: Callable, option: str) -> tuple:
+    """key=value texts parsed by `parse` (a ValueError is a PlanError of `option`)."""
+    try:
+        return tuple(parse(text) for text in texts)
+    except ValueError as err:
+        raise PlanError(str(err), option) from None
+
+
+def plan_runs(suite: str = "quick", tasks_: tuple[str, ...] = (), archs: tuple[str, ...] = (),
+              seeds: int | None = None, profile: str | None = None,
+              overrides: tuple[str, ...] = (), arch_overrides: tuple[str, ...] = ()) -> list:
+    """The RunSpecs of a command line; every name and value is checked (PlanError) and every spec
+    resolved, so a value a profile or task rejects fails here, before anything runs."""
+    from bench.run import plugins, profiles, spec
+    from bench.suite import suites
+
+    if suite not in suites.SUITES:
+        raise PlanError(suites.SUITES.unknown_message(suite), "--suite")
+    if profile is not None and profile not in profiles.PROFILES:
+        raise PlanError(profiles.PROFILES.unknown_message(profile), "--profile")
+    try:
+        plugins.load_entry_points()
+    except plugins.PluginError as err:
+        raise PlanError(str(err), "--arch") from None
+    check_tasks(tasks_, "--task")
+    check_archs(archs, "--arch")
+    parsed = parse_pairs(overrides, spec.parse_override, "--set")
+    parsed_arch = parse_pairs(arch_overrides, spec.parse_arch_override, "--hparam")
+    try:
+        specs = suites.plan(suite, tasks=tasks_ or None, archs=archs or None, seeds=seeds,
+                            profile=profile, overrides=parsed, arch_overrides=parsed_arch)
+    except ValueError as err:  # a profile field the profile rejects (steps=-5, sampler=foo, ...)
+        raise PlanError(str(err), "--set") from None
+    # A suite's own names (e.g. `full` expands registries) are checked too.
+    check_tasks(tuple(dict.fromkeys(s.task for s in specs)), "--suite")
+    check_archs(tuple(dict.fromkeys(s.arch for s in specs)), "--suite")
+    for s in specs:
+        try:
+            s.run_id  # noqa: B018 -- resolves: the task's options and the arch's hparams
+        except ValueError as err:  # e.g. resolution=17, an unknown --hparam
+            raise PlanError(str(err), "--hparam" if s.arch_overrides else "--set") from None
+    return specs
+
+
+def make_executor(kind: str, *, ray_address: str | None, num_cpus: int | None, cpus_per_run: int,
+                  gpus_per_run: float, retries: int):
+    """A serial or Ray executor (not started); cheap checks (address, GPU) fail here, at once."""
+    from bench.suite import executors
+
+    if kind == "serial":
+        return executors.SerialExecutor(threads=cpus_per_run,
+                                        device="cuda" if gpus_per_run > 0 else None,
+                                        retries=retries)
+    if ray_address:
+        try:
+            executors.check_reachable(ray_address)
+        except executors.ExecutorError as err:
+            raise PlanError(str(err), "--ray-address") from None
+    elif gpus_per_run > 0:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise PlanError(f"{gpus_per_run:g} GPU per run asked, but this machine has no CUDA "
+                            "GPU for the embedded Ray", "--gpus-per-run")
+    return executors.RayExecutor(address=ray_address, num_cpus=num_cpus, cpus_per_run=cpus_per_run,
+                                 gpus_per_run=gpus_per_run, retries=retries)
+
+
+def dry_run_lines(specs: list, store: Store) -> list[str]:
+    """One line per planned run: id, task, arch, seed, profile and the state of its results."""
+    lines = []
+    for s in specs:
+        state = store.check(s.run_id)
+        lines.append(f"{s.run_id}  {s.task:<14} {s.arch:<22} seed {s.seed}  {s.profile}  "
+                     f"[{state.state}{': ' + state.reason if state.reason else ''}]")
+    return [*lines, f"{len(specs)} runs planned"]
+
+
+def planned(out: str, **plan_args) -> tuple[list, Store]:
+    """(plan_runs(**plan_args), the Store of `out`); an --out holding other task versions is
+    refused."""
+    specs = plan_runs(**plan_args)
+    store = Store(out)
+    try:
+        store.check_task_versions({s.task: s.resolve()["task_version"] for s in specs})
+    except IncompatibleResultsError as err:
+        raise PlanError(str(err), "--out") from None
+    return specs, store
+
+
+def run_benchmark(specs: list, store: Store, *, suite: str = "quick",
+                  ray_address: str | None = None, num_cpus: int | None = None,
+                  cpus_per_run: int = 1, gpus_per_run: float = 0.0, executor: str = "ray",
+                  retries: int = 1, force: bool = False,
+                  echo: Callable[[str], None] = print) -> int:
+    """Run what is missing of `specs` into `store`, then write the report; returns the exit code
+    (0 ok, 1 some run failed, 130 interrupted). A bad executor setting raises PlanError before
+    any run starts."""
+    from bench.suite import executors
+    from bench.suite.cost import longest_first
+
+    t0 = time.perf_counter()
+    started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    seconds: dict[str, float] = {}
+    out = store.out
+    summary = executors.DriveSummary(planned=len(specs))
+    pending = longest_first(executors.todo(specs, store, force=force, echo=echo, summary=summary))
+    echo(f"{len(specs)} runs planned, {len(summary.skipped)} already done, {len(pending)} to run "
+         f"-> {out.resolve()}")
+    seconds["plan"] = time.perf_counter() - t0
+    if pending:
+        ex = make_executor(executor, ray_address=ray_address, num_cpus=num_cpus,
+                           cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, retries=retries)
+        t = time.perf_counter()
+        try:
+            ex.start()
+        except executors.ExecutorError as err:
+            hint = "--gpus-per-run" if "GPU" in str(err) else "--ray-address"
+            raise PlanError(str(err), hint) from None
+        seconds["executor_start"] = time.perf_counter() - t
+        t = time.perf_counter()
+        try:
+            executors.drive(pending, store, ex, echo=echo, summary=summary)
+        except KeyboardInterrupt:
+            echo(f"interrupted: every finished run is saved in {out}; rerun the same command "
+                 "to resume")
+            return 130
+        seconds["runs"] = time.perf_counter() - t
+    store.write_drive_log({
+        "started": started, "suite": suite, "executor": executor, "ray_address": ray_address,
+        "num_cpus": num_cpus, "cpus_per_run": cpus_per_run, "gpus_per_run": gpus_per_run,
+        "planned": len(specs), "skipped": len(summary.skipped), "ran": len(pending),
+        "ok": summary.ok, "failed": [run_id for run_id, _ in summary.failed],
+        "seconds": {**seconds, "total": time.perf_counter() - t0},
+    })
+
+    from leaderboard.report import build_report
+
+    try:
+        paths = build_report(out)
+    except Exception as err:  # the runs are saved; say loudly that the report is not
+        echo(f"the report could not be built: {type(err).__name__}: {err}; the runs are saved, "
+             f"retry with `compbench report {out}`")
+        return 1
+    echo("report: " + ", ".join(str(p) for p in paths.values()))
+    failed = [s for s in specs if store.check(s.run_id).state != "complete"]
+    if failed:
+        echo(f"{len(failed)} of {len(specs)} runs did not finish: "
+             + "; ".join(f"{s.arch} {s.task} seed {s.seed}" for s in failed))
+        return 1
+    return 0

@@ -1,0 +1,157 @@
+"""The rooms of bench/ (DESIGN.md, "Layout"): one-way imports, old import paths, pinned run ids,
+results of schema version 1 read and resumed, bad values as usage errors before anything runs."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bench.cli import main as cli
+from bench.results.schema import SCHEMA_VERSION, Metrics
+from bench.results.store import Store
+from bench.suite import suites
+
+V1_RESULTS = Path(__file__).parent / "data" / "v1_results"  # written by commit bc4512c
+V1_RUN = "4aa84d625a04"  # smoke suite, conv-heatmap-rf5 on length, seed 0
+
+# Run ids of the quick suite at commit bc4512c (its 12 runs, in plan order). A change that moves
+# one must say why, and re-pin them all in one commit.
+QUICK_RUN_IDS = [
+    "94bcb059349e", "0d800f081de3", "38e0fb663f68", "fe02a6b05e1c", "54c3e3b8420f",
+    "fde8615352ca", "c9954899f4ca", "0c2ffffe7214", "a0b37db27fc4", "99e7c1fd5ebd",
+    "c6b380ed6eee", "bf2395362ab4",
+]
+
+
+def _loaded_modules(code: str) -> set[str]:
+    """Names of the modules that a fresh interpreter has loaded after running `code`."""
+    out = subprocess.run([sys.executable, "-c", f"{code}\nimport sys; print(*sys.modules)"],
+                         capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+def test_report_loads_no_bench_module_but_the_results_format():
+    loaded = _loaded_modules("import leaderboard.report, leaderboard.aggregate, leaderboard.plots,"
+                             " leaderboard.html, leaderboard.stats")
+    bench = {m for m in loaded if m == "bench" or m.startswith("bench.")}
+    assert bench and all(m in ("bench", "bench.results") or m.startswith("bench.results.")
+                         for m in bench), sorted(bench)
+    assert not {"torch", "baselines"} & loaded
+
+
+def test_results_format_is_a_leaf():
+    loaded = _loaded_modules("import bench.results")
+    assert {m for m in loaded if m.startswith("bench.")} <= {
+        f"bench.results{s}" for s in ("", ".definitions", ".io", ".schema", ".store")}
+    assert not {"torch", "matplotlib", "pandas", "tasks", "leaderboard"} & loaded
+
+
+@pytest.mark.parametrize("room, forbidden", [
+    ("bench.core.diffusion", ("bench.metrics", "bench.run", "bench.suite", "leaderboard")),
+    ("bench.metrics.locality", ("bench.run", "bench.suite", "leaderboard")),
+    ("bench.run.execute", ("bench.suite", "bench.commands", "leaderboard")),
+    ("bench.suite.executors", ("bench.commands", "leaderboard")),
+])
+def test_rooms_depend_one_way(room, forbidden):
+    loaded = _loaded_modules(f"import {room}")
+    assert not [m for m in loaded if m.startswith(forbidden)]
+
+
+def test_old_import_paths_are_the_moved_modules():
+    import bench.locality
+    import bench.metrics.locality
+    import bench.results.store
+    import bench.run.spec
+    import bench.spec
+    import bench.store
+
+    assert bench.locality is bench.metrics.locality
+    assert bench.store is bench.results.store
+    assert bench.spec is bench.run.spec
+    from bench.locality import measure
+    from bench.spec import RunSpec
+    from bench.store import Store as OldStore
+
+    assert measure is bench.metrics.locality.measure and OldStore is Store
+    assert RunSpec is bench.run.spec.RunSpec
+
+
+def test_quick_suite_run_ids_are_pinned():
+    assert [spec.run_id for spec in suites.plan("quick")] == QUICK_RUN_IDS
+
+
+def test_arch_overrides_enter_the_id_only_when_set():
+    from bench.run.spec import RunSpec
+
+    plain = RunSpec("length", "unet-xattn-local", 0, "quick")
+    assert RunSpec("length", "unet-xattn-local", 0, "quick", arch_overrides=()).run_id == \
+        plain.run_id == QUICK_RUN_IDS[4]
+    radius = RunSpec("length", "unet-xattn-local", 0, "quick", arch_overrides=(("radius", 0.2),))
+    assert radius.run_id != plain.run_id
+    assert radius.resolve()["arch_config"]["hparams"]["radius"] == 0.2
+    assert RunSpec.from_json(radius.to_json()) == radius
+    with pytest.raises(ValueError, match="width"):
+        RunSpec("length", "unet-film", 0, "quick", arch_overrides=(("width", 8),))
+    with pytest.raises(ValueError, match="valid: width"):
+        _ = RunSpec("length", "unet-film", 0, "quick", arch_overrides=(("radius", 1),)).run_id
+
+
+def test_schema_v1_results_are_read_upgraded_and_resumed(tmp_path):
+    out = tmp_path / "results"
+    shutil.copytree(V1_RESULTS, out)
+    store = Store(out)
+    assert store.check(V1_RUN).state == "complete"
+    m = store.read_metrics(V1_RUN)
+    assert isinstance(m, Metrics) and m.ok and m.attempts == 1
+    entry = m.locality["ood"]["cond_locality"]
+    sigmas = [s for s, _ in entry["per_sigma"]]
+    assert sigmas == sorted(sigmas) and len(sigmas) == 8  # v1's string keys, in numeric order
+    before = (out / "runs" / V1_RUN / "metrics.json").read_bytes()
+    result = CliRunner().invoke(cli, ["run", "--suite", "smoke", "--arch", "conv-heatmap-rf5",
+                                      "--executor", "serial", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "1 runs planned, 1 already done, 0 to run" in result.output
+    assert (out / "runs" / V1_RUN / "metrics.json").read_bytes() == before  # not redone
+    assert (out / "runs.csv").read_text().count("conv-heatmap-rf5") == 1
+
+
+def test_new_results_carry_the_current_schema_version(synthetic_results):
+    import json
+
+    store = Store(synthetic_results)
+    run_id = next(r for r in store.run_ids() if store.check(r).state == "complete")
+    assert json.loads((store.run_dir(run_id) / "metrics.json").read_text())[
+        "schema_version"] == SCHEMA_VERSION == 2
+
+
+@pytest.mark.parametrize("value, message", [
+    ("steps=-5", "steps must be >= 1"),
+    ("sampler=foo", "sampler must be one of"),
+    ("resolution=17", "17"),
+    ("batch_size=0", "batch_size must be >= 1"),
+    ("p_uncond=2", "p_uncond must be in [0, 1)"),
+])
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_values_a_profile_or_task_rejects_are_usage_errors(tmp_path, value, message, dry_run):
+    out = tmp_path / "results"
+    args = ["run", "--suite", "smoke", "--executor", "serial", "--out", str(out), "--set", value]
+    result = CliRunner().invoke(cli, args + (["--dry-run"] if dry_run else []))
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not out.exists()  # nothing written
+
+
+def test_unknown_names_get_a_did_you_mean(tmp_path):
+    for args, hint in ((["--profile", "quik"], "did you mean 'quick'"),
+                       (["--suite", "smok"], "did you mean 'smoke'"),
+                       (["--task", "lenght"], "did you mean 'length'"),
+                       (["--arch", "unet-flim"], "did you mean 'unet-film'")):
+        result = CliRunner().invoke(cli, ["run", "--out", str(tmp_path / "r"), *args])
+        assert result.exit_code == 2 and hint in result.output, result.output
+    result = CliRunner().invoke(cli, ["perf", "train", "--profile", "quik"])
+    assert result.exit_code == 2 and "did you mean 'quick'" in result.output
