@@ -8,6 +8,7 @@ import numpy as np
 
 from tasks.corruptions import (
     BLUR_SIGMA,
+    EXPECTED,
     NOISE_SIGMA,
     add_noise,
     applies,
@@ -19,10 +20,13 @@ from tasks.corruptions import (
 
 def audit(task, n: int = 200, seed: int = 0, lengths=None) -> dict:
     """Evaluator figures on n test scenes per k: ground-truth exact rate per k, per corruption the
-    share judged not exact (caught), the exact rate under mild noise and blur (targets: >= 99.5 %,
-    >= 97 %, >= 99 %), and under twice those levels (no target)."""
+    share judged not exact (caught) and the share whose row shows what it did (`classified`, see
+    corruptions.EXPECTED: e.g. `rotate` off_palette and still placed, `fade` faint and not
+    placed), the exact rate under mild noise and blur (targets: >= 99.5 %, >= 97 %, >= 99 %),
+    and under twice those levels (no target)."""
     lengths = task.test_lengths if lengths is None else tuple(lengths)
     gt, caught = {}, {c: [] for c in corruption_names(task)}
+    classified = {c: [] for c in caught}
     tolerated = {"noise": [], "blur": [], "noise x2": [], "blur x2": []}
     for k in lengths:
         scenes = task.scenes("test", k, n, seed)
@@ -32,6 +36,7 @@ def audit(task, n: int = 200, seed: int = 0, lengths=None) -> dict:
             if applies(name, k):
                 rows = task.evaluate(corrupt(task, name, images, scenes, seed + 1 + k), scenes)
                 caught[name] += list(~rows["exact"])
+                classified[name] += [EXPECTED[name](r) for r in rows.to_dict("records")]
         noisy = add_noise(images, seed + 100 + k)
         tolerated["noise"] += list(task.evaluate(noisy, scenes)["exact"])
         tolerated["blur"] += list(task.evaluate(blur(images), scenes)["exact"])
@@ -43,6 +48,7 @@ def audit(task, n: int = 200, seed: int = 0, lengths=None) -> dict:
         "task": task.name, "resolution": task.resolution, "n_per_k": n,
         "gt_exact": gt,
         "caught": {c: float(np.mean(v)) for c, v in caught.items()},
+        "classified": {c: float(np.mean(v)) for c, v in classified.items()},
         "tolerated": {c: float(np.mean(v)) for c, v in tolerated.items()},
     }
 

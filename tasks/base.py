@@ -31,7 +31,17 @@ def scene_seeds(seed: int, split: str, k: int, n: int) -> list[int]:
 
 
 class Task:
-    """A procedural CLEVR-like task at one resolution (subclasses choose labels and attributes)."""
+    """A procedural CLEVR-like task at one resolution (subclasses choose labels and attributes).
+
+    How a task is scored, declared per task (DESIGN.md, "Task" and "Metrics"):
+    - `criterion`: the evaluation column that is `success` ("exact" or "placed").
+    - `extras_allowed`: whether `placed` ignores extra blobs (length-single, whose training
+      scenes hold unlabelled objects).
+    - `train_condition_lengths`: the k whose accuracies `train_acc` averages, i.e. the
+      conditioning seen in training (one label per scene on length-single: k = 1 only).
+    - `train_acc_excludes_heldout`: whether `train_acc` counts only scenes without a held-out
+      color pair (seen-pair accuracy, on color).
+    """
 
     name = "task"
     version = 1
@@ -40,6 +50,10 @@ class Task:
     train_lengths = (1, 2, 3)
     supported_resolutions: tuple[int, ...] = RESOLUTIONS
     conditions_on_color = False
+    criterion = "exact"
+    extras_allowed = False
+    train_condition_lengths: tuple[int, ...] = (1, 2, 3)
+    train_acc_excludes_heldout = False
 
     def __init__(self, resolution: int = 32, **options):
         if options:
@@ -167,10 +181,10 @@ class Task:
         return self._evaluator
 
     def evaluate(self, images: np.ndarray, scenes: Sequence[Scene]) -> pd.DataFrame:
-        """One row per image: k, n_found, n_missing, n_extra, all_present, exact, success,
-        reason (see tasks.evaluate)."""
+        """One row per image: k, counts per outcome, placed, all_present, exact, success, reason
+        (columns: tasks.evaluate.COLUMNS, plus color_correct and heldout_pair on color)."""
         return self.evaluator.evaluate(images, scenes)
 
     def success(self, row: dict) -> bool:
-        """The task's primary criterion on one evaluation row."""
-        return bool(row["exact"])
+        """The task's primary criterion (`criterion`) on one evaluation row."""
+        return bool(row[self.criterion])

@@ -8,11 +8,14 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import ndimage
 
-from tasks.render import draw
+from tasks.evaluate import CORE
+from tasks.render import PALETTE, draw
 from tasks.scene import COLOR_NAMES, SHAPES, Scene, SceneObject
 
 NOISE_SIGMA = 0.03  # mild pixel noise: Gaussian, per pixel and channel, in [0, 1] units
 BLUR_SIGMA = 1 / 64  # mild blur: Gaussian std in image widths (0.5 px at 32 px)
+OFF_PALETTE_DEG = 25.0  # `rotate` turns a color at least this far from every palette reference
+SAME_PEAK = 0.85  # ... keeping at least this share of its peak deviation (clipped to [0, 1])
 
 
 def _background(image: np.ndarray) -> np.ndarray:
@@ -29,8 +32,6 @@ def _paste(task, image: np.ndarray, objects: Sequence[SceneObject], opacity: flo
     """Draw non-overlapping objects into one image (3, R, R) in place."""
     res = task.resolution
     shape_id = {s: i for i, s in enumerate(SHAPES)}
-    from tasks.render import PALETTE
-
     color_id = {c: i for i, c in enumerate(COLOR_NAMES)}
     for o in objects:  # one at a time: pasted objects may touch each other
         draw(image[None], np.zeros(1, np.int64), np.array([o.x * res]), np.array([o.y * res]),
@@ -151,8 +152,90 @@ def recolor(task, image, scene, rng):
     _paste(task, image, [SceneObject(o.x, o.y, str(color), o.shape, o.size)])
 
 
+def _rotations(u: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Rotation matrices (N, 3, 3) taking the unit vector u (3,) to each unit vector t (N, 3)
+    (Rodrigues: R = I + [v]x + [v]x^2 / (1 + c), v = u x t, c = u . t; t != -u)."""
+    v = np.cross(u[None], t)  # (N, 3)
+    c = t @ u  # (N,)
+    z = np.zeros_like(c)
+    vx = np.stack([np.stack([z, -v[:, 2], v[:, 1]], -1), np.stack([v[:, 2], z, -v[:, 0]], -1),
+                   np.stack([-v[:, 1], v[:, 0], z], -1)], axis=1)  # (N, 3, 3)
+    return np.eye(3)[None] + vx + vx @ vx / (1.0 + c)[:, None, None]
+
+
+def rotate(task, image, scene, rng):
+    """One labelled object's color deviation from the background rotated, the same rotation at
+    every pixel (so its size and shape stay), to a direction at least OFF_PALETTE_DEG from every
+    palette reference whose nearest reference is still the object's own color; a candidate whose
+    peak deviation, after clipping to [0, 1], keeps SAME_PEAK of its own (so its opacity stays).
+    Object-sized, opaque, off the palette, and still nearest its own color."""
+    o = scene.labelled_objects[rng.integers(scene.k)]
+    ev = task.evaluator
+    mask = _disc(task.resolution, o.x, o.y, task.radius(o.size) + task.min_gap / 2)
+    bg = _background(image)  # (3,)
+    d = image[:, mask] - bg[:, None]  # (3, P) deviations
+    peak = np.linalg.norm(d, axis=0).max()
+    u = _core_color(d[None])[0]
+    ref = ev.ref_dev / np.linalg.norm(ev.ref_dev, axis=1, keepdims=True)  # (M, 3)
+    own = ref[ev.ref_color == o.color].mean(axis=0)
+    own /= np.linalg.norm(own)
+    # Candidates: a grid from OFF_PALETTE_DEG to 45 degrees around the own color's mean
+    # reference (1 degree apart), at every azimuth (1.5 degrees apart).
+    a = np.cross(own, np.eye(3)[int(np.abs(own).argmin())])
+    a /= np.linalg.norm(a)
+    b = np.cross(own, a)
+    theta, phi = np.meshgrid(np.radians(np.arange(OFF_PALETTE_DEG, 45.5)),
+                             np.radians(np.arange(0.0, 360.0, 1.5)))  # (A, T)
+    theta, phi = theta.ravel()[:, None], phi.ravel()[:, None]  # (N, 1)
+    t = np.cos(theta) * own + np.sin(theta) * (np.cos(phi) * a + np.sin(phi) * b)  # (N, 3)
+    t = t[t @ u > -0.99]  # Rodrigues needs t != -u
+    moved = np.clip(bg[None, :, None] + _rotations(u, t) @ d[None], 0.0, 1.0)  # (N, 3, P)
+    dm = moved - bg[None, :, None]  # (N, 3, P)
+    kept = np.linalg.norm(dm, axis=1).max(axis=1) / peak  # (N,) share of the peak kept
+    cos = _core_color(dm) @ ref.T  # (N, M)
+    ok = (cos.max(axis=1) <= np.cos(np.radians(OFF_PALETTE_DEG))) & \
+        (ev.ref_color[cos.argmax(axis=1)] == o.color) & (kept >= SAME_PEAK)
+    if not ok.any():
+        raise ValueError(f"no rotation takes the {o.color} object at ({o.x:.2f}, {o.y:.2f}) "
+                         f"{OFF_PALETTE_DEG:.0f} degrees off the palette inside [0, 1]")
+    image[:, mask] = moved[int(np.argmax(np.where(ok, kept, -1.0)))]
+
+
+def _core_color(d: np.ndarray) -> np.ndarray:
+    """Unit mean deviation (N, 3) over the pixels deviating >= CORE * the peak, of deviations
+    (N, 3, P): the direction the evaluator reads as a blob's color."""
+    norm = np.linalg.norm(d, axis=1)  # (N, P)
+    core = norm >= CORE * norm.max(axis=1, keepdims=True)  # (N, P)
+    e = (d * core[:, None]).sum(axis=2)  # (N, 3)
+    return e / np.linalg.norm(e, axis=1, keepdims=True)
+
+
 CORRUPTIONS: dict[str, Callable] = {
     "erase": erase, "extra": extra, "move": move, "fade": fade, "touch": touch, "recolor": recolor,
+    "rotate": rotate,
+}
+
+def _pasted(r: dict) -> bool:
+    """A pasted object shows as one extra blob, or, where the scene had no free spot, merged with
+    the labelled objects it touches."""
+    return (r["n_extra"] == 1 and not r["n_merged"]) or (r["n_merged"] >= 1 and not r["n_extra"])
+
+
+# What each corruption shows in its evaluation row (a dict), besides the image not being exact:
+# the corrupted object's outcome, every other labelled object clean, and the extras.
+EXPECTED: dict[str, Callable[[dict], bool]] = {
+    "erase": lambda r: r["n_missing"] == 1 and r["n_clean"] == r["k"] - 1 and not r["n_extra"],
+    "extra": lambda r: r["n_clean"] + r["n_merged"] == r["k"] and _pasted(r),
+    "move": lambda r: r["n_missing"] == 1 and r["n_clean"] + r["n_merged"] == r["k"] - 1
+    and _pasted(r),
+    "fade": lambda r: r["n_faint"] == 1 and r["n_clean"] == r["k"] - 1 and not r["n_extra"]
+    and not r["placed"],
+    # The pasted object may touch a second labelled one; with k = 0 the pair is one extra blob.
+    "touch": lambda r: (r["n_merged"] >= 1 and r["n_merged"] + r["n_clean"] == r["k"]
+                        and not r["n_extra"]) if r["k"] else r["n_extra"] == 1,
+    "recolor": lambda r: r["n_clean"] == r["k"] and not r["n_extra"] and not r["color_correct"],
+    "rotate": lambda r: r["n_off_palette"] == 1 and r["n_clean"] == r["k"] - 1
+    and not r["n_extra"] and r["placed"],
 }
 
 

@@ -2,14 +2,25 @@
 
 Per image: background = per-channel median; a pixel belongs to something when its color deviates
 from the background by more than `DETECT` (L2 over RGB); 4-connected blobs with too few pixels or
-too little summed deviation are noise. Each other blob gets a color (the palette color
-whose reference deviation points the closest way, by angle) and an opacity (its peak deviation
-over that color's reference peak), and is an *object* when its size, shape, color and opacity are
-those of one full-opacity object; else it is *faint* (e.g. half opacity), *merged* (too large, or
-elongated with room for two: objects touching) or *odd* (too small, or off-palette). Objects are
-matched one-to-one to the labelled objects by Hungarian matching on centre distance (scipy's
-linear_sum_assignment), tolerance = the labelled object's radius. The references (colors, peaks,
-areas, elongations) are measured once from rendered single objects, through the same code path.
+too little summed deviation are noise. Each other blob gets a color (the palette color whose
+reference deviation points the closest way, by angle) and an opacity (its peak deviation over that
+color's reference peak), and a kind, tested in this order: *merged* (too large, or elongated with
+room for two: objects touching), *faint* (below full opacity, whatever its size: a fading blob
+also shrinks), *small* (too small for an object), *off_palette* (object-sized and opaque, but its
+color is beyond the palette tolerance, or over-bright), else *clean*.
+
+Each labelled object gets one outcome (`OUTCOMES`): a merged blob is the outcome of every labelled
+object whose centre lies within its pixels; the other blobs are matched one-to-one to the
+remaining labelled objects by Hungarian matching on centre distance (scipy's
+linear_sum_assignment), tolerance = the labelled object's radius, clean and off_palette blobs
+first, then faint and small ones; an object left unmatched is *missing*. Every blob assigned to no
+labelled object is an *extra*. The references (colors, peaks, areas, elongations) are measured
+once from rendered single objects, through the same code path.
+
+Criteria per image: *placed* = every labelled object clean or off_palette (on a task that
+conditions on color, with that color as its nearest palette color) and, unless the task allows
+extras, no extra; *all_present* = the same ignoring extras; *exact* = every labelled object clean
+(with its conditioned color) and no extra; *success* = the task's `criterion`.
 """
 
 from __future__ import annotations
@@ -36,6 +47,13 @@ MIN_OPACITY, MAX_OPACITY = 0.58, 1.4  # peak deviation over the color's stronges
 MAX_SIN = 0.3  # sine of the angle between a blob's color deviation and its color's reference
 _FOUR = ndimage.generate_binary_structure(2, 1)  # 4-connectivity: min-gap objects stay apart
 
+FOUND = ("clean", "off_palette")  # blob kinds that count as a found object
+KINDS = (*FOUND, "faint", "small", "merged")  # every blob kind
+OUTCOMES = (*KINDS, "missing")  # every outcome of a labelled object
+COLUMNS = ["k", "n_found", "n_missing", "n_extra", *(f"n_{o}" for o in KINDS), "placed",
+           "all_present", "exact", "success", "reason"]  # of every evaluation row
+COLOR_COLUMNS = ["color_correct", "heldout_pair"]  # added where the task conditions on color
+
 
 @dataclass
 class Blob:
@@ -47,10 +65,16 @@ class Blob:
     elongation: float  # ratio of the principal second moments
     color: str  # nearest palette color
     opacity: float  # peak deviation over that color's strongest reference peak
-    kind: str  # "object", "faint", "merged" or "odd"
+    sin: float  # sine of the angle between its color deviation and that color's reference
+    kind: str  # one of KINDS
+    label: int  # its id in the image's label map
 
     def where(self) -> str:
-        return f"({self.x:.2f}, {self.y:.2f})"
+        return _at(self.x, self.y)
+
+
+def _at(x: float, y: float) -> str:
+    return f"({x:.2f}, {y:.2f})"
 
 
 def check_images(images, n: int, resolution: int) -> np.ndarray:
@@ -72,8 +96,9 @@ def check_images(images, n: int, resolution: int) -> np.ndarray:
 
 
 def measure_blobs(image: np.ndarray):
-    """Raw blob statistics of one image (3, R, R): background, and per blob (area, centroid px,
-    second moments, core color)."""
+    """Raw blob statistics of one image (3, R, R): background, and per blob (area, centroid,
+    elongation, core color, peak and summed deviation) with the label map (R, R) (blob i is
+    label i + 1)."""
     bg = np.median(image.reshape(3, -1), axis=1)  # (3,)
     diff = image - bg[:, None, None]  # (3, R, R)
     dev = np.sqrt((diff * diff).sum(axis=0))  # (R, R)
@@ -104,7 +129,7 @@ def measure_blobs(image: np.ndarray):
     disc = np.sqrt(np.maximum(tr * tr / 4 - det, 0.0))
     elong = (tr / 2 + disc) / np.maximum(tr / 2 - disc, 1e-6)
     return bg, {"area": area, "mass": mass, "peak": peak, "x": mx / res, "y": my / res,
-                "elong": elong, "dev": dev_rgb}
+                "elong": elong, "dev": dev_rgb, "labels": labels}
 
 
 class Evaluator:
@@ -161,21 +186,22 @@ class Evaluator:
 
     def classify(self, e: np.ndarray, peak: float, area: float) -> tuple[str, float, float]:
         """(color, opacity, sin) of a blob from its mean core deviation e (3,) and peak deviation:
-        the color whose reference direction is closest (sin of the angle); opacity = peak over
-        the largest reference peak of that color at the size whose area is nearest the blob's."""
+        the color whose reference direction is closest (sin of the angle; 1 from 90 degrees on);
+        opacity = peak over the largest reference peak of that color at the size whose area is
+        nearest the blob's."""
         ref = self.ref_dev  # (M, 3)
-        a = ref @ e / (ref * ref).sum(axis=1)  # (M,) projections
-        sin = np.linalg.norm(e[None] - a[:, None] * ref, axis=1) / max(np.linalg.norm(e), 1e-9)
-        m = int(sin.argmin())
+        cos = ref @ e / np.linalg.norm(ref, axis=1) / max(np.linalg.norm(e), 1e-9)  # (M,)
+        m = int(cos.argmax())
         color = str(self.ref_color[m])
         same = (self.ref_color == color) & (self.ref_size == self.size_of(area))
-        return color, float(peak / self.ref_peak[same].max()), float(sin[m])
+        sin = np.sqrt(1.0 - min(cos[m], 1.0) ** 2) if cos[m] > 0 else 1.0
+        return color, float(peak / self.ref_peak[same].max()), float(sin)
 
-    def blobs(self, image: np.ndarray) -> list[Blob]:
-        """Every non-noise blob of one image (3, R, R), classified."""
+    def blobs(self, image: np.ndarray) -> tuple[list[Blob], np.ndarray]:
+        """Every non-noise blob of one image (3, R, R), classified, and the label map (R, R)."""
         _, stats = measure_blobs(image)
         if stats is None:
-            return []
+            return [], np.zeros(image.shape[1:], np.int32)
         out = []
         keep = (stats["area"] >= NOISE_AREA * self.area_min) & \
             (stats["mass"] >= NOISE_MASS * self.mass_min)
@@ -188,67 +214,107 @@ class Evaluator:
                 kind = "merged"
             elif opacity < MIN_OPACITY:
                 kind = "faint"
-            elif area < MIN_AREA * self.area_min or opacity > MAX_OPACITY or sin > MAX_SIN:
-                kind = "odd"
+            elif area < MIN_AREA * self.area_min:
+                kind = "small"
+            elif opacity > MAX_OPACITY or sin > MAX_SIN:
+                kind = "off_palette"
             else:
-                kind = "object"
+                kind = "clean"
             out.append(Blob(float(stats["x"][i]), float(stats["y"][i]), area, elong, color,
-                            opacity, kind))
-        return out
+                            opacity, sin, kind, int(i) + 1))
+        return out, stats["labels"]
+
+    def match(self, objects: Sequence[SceneObject], blobs: Sequence[Blob]) -> dict[int, int]:
+        """Hungarian matching on centre distance within each object's radius: object index ->
+        blob index."""
+        if not objects or not blobs:
+            return {}
+        lab = np.array([[o.x, o.y] for o in objects])  # (k, 2)
+        found = np.array([[b.x, b.y] for b in blobs])  # (m, 2)
+        dist = np.linalg.norm(lab[:, None] - found[None], axis=-1)  # (k, m)
+        tol = np.array([self.task.radius(o.size) for o in objects])[:, None]  # (k, 1)
+        cost = np.where(dist <= tol, dist, 1e3)
+        rows, cols = linear_sum_assignment(cost)
+        return {int(r): int(c) for r, c in zip(rows, cols, strict=True) if cost[r, c] < 1e3}
+
+    def assign(self, blobs: list[Blob], labels: np.ndarray, objects: Sequence[SceneObject]):
+        """Each labelled object's blob (None: missing) and the extras, as DESIGN defines them."""
+        res = self.resolution
+        merged = {b.label: b for b in blobs if b.kind == "merged"}
+        # A merged blob owns every labelled centre within its pixels.
+        owner: list[Blob | None] = [
+            merged.get(int(labels[min(int(o.y * res), res - 1), min(int(o.x * res), res - 1)]))
+            for o in objects]
+        for group in (FOUND, ("faint", "small")):
+            free = [j for j, b in enumerate(owner) if b is None]
+            cands = [b for b in blobs if b.kind in group]
+            for j, c in self.match([objects[j] for j in free], cands).items():
+                owner[free[j]] = cands[c]
+        used = {id(b) for b in owner if b is not None}
+        return owner, [b for b in blobs if id(b) not in used]
 
     def judge(self, image: np.ndarray, scene: Scene) -> dict:
         """The evaluation row of one image (3, R, R) in [0, 1] against its scene."""
         task = self.task
-        blobs = self.blobs(image)
-        objects = [b for b in blobs if b.kind == "object"]
+        blobs, labels = self.blobs(image)
         labelled = scene.labelled_objects
-        k = len(labelled)
-        matched: dict[int, Blob] = {}
-        if k and objects:
-            lab = np.array([[o.x, o.y] for o in labelled])  # (k, 2)
-            found = np.array([[b.x, b.y] for b in objects])  # (m, 2)
-            dist = np.linalg.norm(lab[:, None] - found[None], axis=-1)  # (k, m)
-            tol = np.array([task.radius(o.size) for o in labelled])[:, None]  # (k, 1)
-            cost = np.where(dist <= tol, dist, 1e3)
-            rows, cols = linear_sum_assignment(cost)
-            matched = {int(r): objects[c] for r, c in zip(rows, cols, strict=True)
-                       if cost[r, c] < 1e3}
-        used = {id(b) for b in matched.values()}
-        extras = [b for b in blobs if id(b) not in used]
-        n_missing = k - len(matched)
-        wrong_color = [(labelled[j], b) for j, b in sorted(matched.items())
-                       if b.color != labelled[j].color]
-        color_correct = not wrong_color
-        all_present = n_missing == 0 and (color_correct or not task.conditions_on_color)
-        exact = all_present and not extras
-        reasons = []
-        if len(objects) != k or extras or n_missing:
-            reasons.append(f"expected {k} object{'s' * (k != 1)}, found {len(objects)}")
-        for j, o in enumerate(labelled):
-            if j not in matched:
-                reasons.append(f"no object at ({o.x:.2f}, {o.y:.2f})")
-        if task.conditions_on_color:
-            reasons += [f"object near {b.where()} is {b.color}, expected {o.color}"
-                        for o, b in wrong_color]
-        for b in extras:
-            what = {"object": "extra object", "faint": f"faint object (opacity {b.opacity:.2f})",
-                    "merged": "merged objects", "odd": "object of odd size or color"}[b.kind]
-            reasons.append(f"{what} near {b.where()}")
-        row = {"k": k, "n_found": len(objects), "n_missing": n_missing, "n_extra": len(extras),
-               "all_present": all_present, "exact": exact}
+        owner, extras = self.assign(blobs, labels, labelled)
+        outcome = [b.kind if b is not None else "missing" for b in owner]
+        found = [(o, b) for o, b in zip(labelled, owner, strict=True)
+                 if b is not None and b.kind in FOUND]
+        color_correct = all(b.color == o.color for o, b in found)
+        # Every labelled object found (on color: nearest its conditioned color); extras aside.
+        all_present = len(found) == len(labelled) and (
+            color_correct or not task.conditions_on_color)
+        row = {"k": len(labelled), "n_found": len(found), "n_missing": outcome.count("missing"),
+               "n_extra": len(extras), **{f"n_{o}": outcome.count(o) for o in KINDS},
+               "all_present": all_present,
+               "placed": all_present and (task.extras_allowed or not extras),
+               "exact": all_present and not extras and all(o == "clean" for o in outcome)}
         row["success"] = task.success(row)
-        row["reason"] = "; ".join(reasons) if reasons else "ok"
+        row["reason"] = "; ".join(self.reasons(blobs, labelled, owner, extras)) or "ok"
         if task.conditions_on_color:
             row["color_correct"] = color_correct
             row["heldout_pair"] = task.heldout_pair(scene)
         return row
 
+    def reasons(self, blobs, labelled, owner, extras) -> list[str]:
+        """Human-readable words for every labelled object that is not clean and every extra."""
+        k, out = len(labelled), []
+        n_objects = sum(b.kind in FOUND for b in blobs)
+        if n_objects != k:
+            out.append(f"expected {k} object{'s' * (k != 1)}, found {n_objects}")
+        for o, b in zip(labelled, owner, strict=True):
+            if b is None:
+                out.append(f"no object at {_at(o.x, o.y)}")
+            elif b.kind == "merged":
+                out.append(f"object near {_at(o.x, o.y)} is merged with another")
+            elif b.kind != "clean":
+                out.append(f"object near {b.where()} is {self._what(b)}")
+            if b is not None and b.kind in FOUND and self.task.conditions_on_color \
+                    and b.color != o.color:
+                out.append(f"object near {b.where()} is {b.color}, expected {o.color}")
+        for b in extras:
+            what = {"clean": "object", "off_palette": "off-palette object",
+                    "faint": f"faint object (opacity {b.opacity:.2f})",
+                    "small": f"small object ({b.area:.0f} px)", "merged": "merged objects"}
+            out.append(f"extra {what[b.kind]} near {b.where()}")
+        return out
+
+    @staticmethod
+    def _what(b: Blob) -> str:
+        """What is wrong with a faint, small or off-palette blob."""
+        if b.kind == "faint":
+            return f"faint (opacity {b.opacity:.2f})"
+        if b.kind == "small":
+            return f"too small ({b.area:.0f} px)"
+        if b.opacity > MAX_OPACITY:
+            return f"off the palette (over-bright, opacity {b.opacity:.2f})"
+        return f"off the palette ({np.degrees(np.arcsin(b.sin)):.0f} degrees from {b.color})"
+
     def evaluate(self, images, scenes: Sequence[Scene]) -> pd.DataFrame:
         """One row per image (see `judge`); images (n, 3, R, R) in [0, 1]."""
         images = check_images(images, len(scenes), self.resolution)
         rows = [self.judge(image, scene) for image, scene in zip(images, scenes, strict=True)]
-        columns = ["k", "n_found", "n_missing", "n_extra", "all_present", "exact", "success",
-                   "reason"]
-        if self.task.conditions_on_color:
-            columns += ["color_correct", "heldout_pair"]
+        columns = COLUMNS + (COLOR_COLUMNS if self.task.conditions_on_color else [])
         return pd.DataFrame(rows, columns=columns)

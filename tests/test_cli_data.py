@@ -31,7 +31,7 @@ def test_audit_prints_figures():
                                        "--n", "2"])
     assert result.exit_code == 0, result.output
     assert "ground truth judged exact: k=0: 100.0%" in result.output
-    for word in ("erase:", "extra:", "move:", "fade:", "touch:", "noise:", "blur:"):
+    for word in ("erase:", "extra:", "move:", "fade:", "touch:", "rotate:", "noise:", "blur:"):
         assert word in result.output
 
 

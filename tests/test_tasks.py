@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tasks
-from tasks.corruptions import add_noise, applies, blur, corrupt, corruption_names
+from tasks.corruptions import EXPECTED, add_noise, applies, blur, corrupt, corruption_names
 from tasks.scene import COLOR_NAMES, Scene
 
 CASES = [(name, r) for name in tasks.names() for r in tasks.get(name).supported_resolutions]
@@ -34,8 +34,12 @@ class TestTaskContract:
         assert t.test_lengths == tuple(range(0, t.max_objects + 1))
         assert t.max_objects >= (6 if resolution == 16 else 10)
         assert t.token_dim == (2 + len(COLOR_NAMES) if name == "color" else 2)
-        assert 0 < t.min_gap < 0.2 and isinstance(t.version, int)
+        assert 0 < t.min_gap < 0.2 and isinstance(t.version, int) and t.version >= 2
         assert len(t.sizes) == (1 if resolution == 16 else 2)
+        assert t.criterion == ("exact" if name == "color" else "placed")
+        assert t.extras_allowed == (name == "length-single")
+        assert t.train_condition_lengths == ((1,) if name == "length-single" else (1, 2, 3))
+        assert t.train_acc_excludes_heldout == (name == "color")
 
     def test_scenes_deterministic_and_prefix_stable(self, name, resolution):
         t = task_at(name, resolution)
@@ -105,10 +109,14 @@ class TestTaskContract:
             scenes = t.scenes("test", k, small_n(resolution), seed=4)
             rows = t.evaluate(t.render(scenes), scenes)
             assert rows["exact"].all(), rows["reason"].tolist()
-            assert rows["success"].all() and (rows["k"] == k).all()
-            assert (rows["n_found"] == k).all() and not rows["n_extra"].any()
+            assert rows["success"].all() and rows["placed"].all() and (rows["k"] == k).all()
+            assert (rows["n_found"] == k).all() and (rows["n_clean"] == k).all()
+            assert not rows["n_extra"].any()
 
-    def test_corruptions_caught(self, name, resolution):
+    def test_corruptions_caught_and_classified(self, name, resolution):
+        """Each corruption: not exact, a reason, and the outcome it made (corruptions.EXPECTED):
+        erase missing, extra an extra, fade faint and not placed, touch merged, rotate off_palette
+        and still placed."""
         t = task_at(name, resolution)
         for corruption in corruption_names(t):
             for k in (1, t.max_objects):
@@ -119,6 +127,12 @@ class TestTaskContract:
                 rows = t.evaluate(bad, scenes)
                 assert not rows["exact"].any(), (corruption, k, rows["reason"].tolist())
                 assert all(r != "ok" for r in rows["reason"])
+                assert all(map(EXPECTED[corruption], rows.to_dict("records"))), (
+                    corruption, k, rows["reason"].tolist())
+                assert (rows["success"] == rows[t.criterion]).all()
+                if corruption == "extra" and k == 1:  # placed only where extras are allowed
+                    assert (rows["n_extra"] == 1).all() and rows["all_present"].all()
+                    assert (rows["placed"] == t.extras_allowed).all()
 
     def test_noise_and_blur_tolerated(self, name, resolution):
         t = task_at(name, resolution)
