@@ -115,8 +115,8 @@ def _closed_port() -> int:
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--suite", "quik"], "unknown suite 'quik' (did you mean 'quick'?); known: full, quick, "
-                          "smoke"),
+    (["--suite", "quik"], "unknown suite 'quik' (did you mean 'quick'?); known: confirm, full, "
+                          "quick, smoke"),
     (["--task", "lenght"], "unknown task 'lenght'"),
     (["--arch", "unet-xatn"], "(did you mean 'unet-xattn'?); known: "),
     (["--seeds", "0"], "0 is not in the range x>=1"),

@@ -19,12 +19,14 @@ from bench.suite import suites
 V1_RESULTS = Path(__file__).parent / "data" / "v1_results"  # written by commit bc4512c
 V1_RUN = "4aa84d625a04"  # smoke suite, conv-heatmap-rf5 on length, seed 0
 
-# Run ids of the quick suite at commit bc4512c (its 12 runs, in plan order). A change that moves
-# one must say why, and re-pin them all in one commit.
+# Run ids of the quick suite's 12 runs, in plan order. A change that moves one must say why, and
+# re-pin them all in one commit. History: bc4512c's ids held through the rooms refactor; re-pinned
+# for task version 2 (the evaluator's per-object outcomes) and the locality sample sizes of the
+# quick profile (locality_n 12, ablation_n 96, a new profile field).
 QUICK_RUN_IDS = [
-    "94bcb059349e", "0d800f081de3", "38e0fb663f68", "fe02a6b05e1c", "54c3e3b8420f",
-    "fde8615352ca", "c9954899f4ca", "0c2ffffe7214", "a0b37db27fc4", "99e7c1fd5ebd",
-    "c6b380ed6eee", "bf2395362ab4",
+    "4a7ca1504a0b", "a94ba4837cb6", "8632658db1a7", "7b344476536a", "078504bf2598",
+    "a64b5a6f6173", "9bce470b64d9", "7ab8f7e01c87", "4473bd75b2b2", "d35fd623c86d",
+    "f577654956d7", "e9f3af3f52f3",
 ]
 
 
@@ -101,7 +103,7 @@ def test_arch_overrides_enter_the_id_only_when_set():
         _ = RunSpec("length", "unet-film", 0, "quick", arch_overrides=(("radius", 1),)).run_id
 
 
-def test_schema_v1_results_are_read_upgraded_and_resumed(tmp_path):
+def test_schema_v1_results_are_read_and_upgraded(tmp_path):
     out = tmp_path / "results"
     shutil.copytree(V1_RESULTS, out)
     store = Store(out)
@@ -112,12 +114,47 @@ def test_schema_v1_results_are_read_upgraded_and_resumed(tmp_path):
     sigmas = [s for s, _ in entry["per_sigma"]]
     assert sigmas == sorted(sigmas) and len(sigmas) == 8  # v1's string keys, in numeric order
     before = (out / "runs" / V1_RUN / "metrics.json").read_bytes()
+    # Its task is version 1 (the evaluator before per-object outcomes): running into the same
+    # directory is refused, and nothing is touched.
     result = CliRunner().invoke(cli, ["run", "--suite", "smoke", "--arch", "conv-heatmap-rf5",
                                       "--executor", "serial", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    assert "1 runs planned, 1 already done, 0 to run" in result.output
-    assert (out / "runs" / V1_RUN / "metrics.json").read_bytes() == before  # not redone
-    assert (out / "runs.csv").read_text().count("conv-heatmap-rf5") == 1
+    assert result.exit_code == 2 and "version 1" in result.output, result.output
+    assert (out / "runs" / V1_RUN / "metrics.json").read_bytes() == before
+
+
+def _as_schema_v1(path: Path) -> None:
+    """Rewrite a metrics.json as schema version 1 wrote it (per_sigma maps, no new fields)."""
+    import json
+
+    from bench.results.io import canonical_json, sha256
+
+    doc = json.loads(path.read_text())
+    for split in doc["locality"].values():
+        for entry in split.values():
+            entry["per_sigma"] = {str(s): v for s, v in entry["per_sigma"]}
+            for key in ("lo", "hi", "n_scenes", "per_scene"):
+                entry.pop(key, None)
+    for key in ("traceback", "trained", "trajectory", "checksum"):
+        doc.pop(key, None)
+    doc["schema_version"] = 1
+    doc["checksum"] = sha256(canonical_json(doc).encode())
+    path.write_text(json.dumps(doc))
+
+
+def test_a_complete_schema_v1_run_is_skipped_on_resume(tmp_path):
+    from conftest import SHRINK, smoke_args
+
+    out = tmp_path / "results"
+    args = smoke_args(out, archs=("conv-heatmap-rf5",))
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    (run_id,) = Store(out).run_ids()
+    _as_schema_v1(Store(out).run_dir(run_id) / "metrics.json")
+    assert Store(out).check(run_id).state == "complete"
+    before = (Store(out).run_dir(run_id) / "metrics.json").read_bytes()
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0 and "1 already done, 0 to run" in result.output, result.output
+    assert (Store(out).run_dir(run_id) / "metrics.json").read_bytes() == before
+    assert SHRINK  # the tiny profile: seconds
 
 
 def test_new_results_carry_the_current_schema_version(synthetic_results):

@@ -19,10 +19,20 @@ from bench.suite import executors, suites
 
 
 def test_suites_are_listed_and_described():
-    assert suites.names() == ["full", "quick", "smoke"]
+    assert suites.names() == ["confirm", "full", "quick", "smoke"]
     assert all(suites.describe(name) for name in suites.names())
-    with pytest.raises(KeyError, match="known: full, quick, smoke"):
+    with pytest.raises(KeyError, match="known: confirm, full, quick, smoke"):
         suites.plan("quik")
+
+
+def test_confirm_suite_is_the_pre_registered_design():
+    specs = suites.plan("confirm")
+    assert len(specs) == 39 and {s.seed for s in specs} == {1, 2, 3}
+    assert {s.profile for s in specs} == {"quick"} and suites.get("confirm").out != "results"
+    quick = ("unet-heatmap", "conv-heatmap-rf5", "unet-film", "unet-xattn", "unet-xattn-local")
+    dial = ("conv-heatmap-rf9", "conv-heatmap-rf13", "conv-heatmap-rf17")
+    assert {(s.task, s.arch) for s in specs} == {
+        *(("length", a) for a in quick), *(("length-single", a) for a in (*quick, *dial))}
 
 
 def test_quick_suite_tests_the_claims():
@@ -150,9 +160,12 @@ def test_entry_point_plugins_register(plugin_dir):
 
 
 def test_accuracy_summary_windows():
-    per_k = {k: {"acc": a, "n": 4} for k, a in enumerate([1, 1.0, 0.5, 0.0, 0.25, 0.5, 0.75, 0])}
+    per_k = {k: {"acc": a, "n": 4, "exact": a / 2}
+             for k, a in enumerate([1, 1.0, 0.5, 0.0, 0.25, 0.5, 0.75, 0])}
     acc = accuracy.summary(per_k)
     assert acc["id_acc"] == pytest.approx(0.5) and acc["ood_acc"] == pytest.approx(0.5)
+    assert acc["exact_id_acc"] == pytest.approx(0.25)
+    assert acc["exact_ood_acc"] == pytest.approx(0.25)
     assert list(acc["per_k"]) == [str(k) for k in range(8)]
 
 

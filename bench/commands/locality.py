@@ -16,8 +16,10 @@ def run_locality(model, spec, out, n: int | None = None, seed: int = 0) -> tuple
     from bench.results.io import atomic_write, pretty_json
 
     task = tasks.get(spec.task, **spec.task_options())
-    denoiser = spec.profile_resolved().denoiser(model)
-    result = locality.measure(model, task, n=n, seed=seed, denoiser=denoiser)
+    p = spec.profile_resolved()
+    denoiser = p.denoiser(model)
+    result = locality.measure(model, task, n=n or p.locality_n, n_ablation=p.ablation_n,
+                              seed=seed, denoiser=denoiser)
     out = Path(out)
     paths = []
     for name, png in pictures.locality_pictures(model, task, denoiser=denoiser,
@@ -25,7 +27,7 @@ def run_locality(model, spec, out, n: int | None = None, seed: int = 0) -> tuple
         atomic_write(out / name, png)
         paths.append(out / name)
     atomic_write(out / "locality.json", pretty_json({"spec": spec.to_dict(),
-                                                     "n": n or locality.DEFAULT_N, "seed": seed,
+                                                     "n": n or p.locality_n, "seed": seed,
                                                      "locality": result}))
     return result, paths
 
@@ -54,7 +56,7 @@ def format_table(result: dict) -> str:
     "--n",
     type=click.IntRange(1),
     default=None,
-    help="Test scenes per split (default: bench.metrics.locality.DEFAULT_N).",
+    help="Test scenes per split (default: the run's profile's locality_n).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Scenes, noise and pixels.")
 def locality(checkpoint, out, n, seed) -> None:
@@ -100,9 +102,10 @@ def measure_cost(
 
         task = tasks.get(task_name, **spec.task_options())
         full = RunSpec(task_name, arch, 0, profile).profile_resolved()
-        n = n if n is not None else loc.DEFAULT_N
+        n = n if n is not None else full.locality_n
         t0 = time.perf_counter()
-        loc.measure(result.model, task, n=n, denoiser=full.denoiser(result.model))
+        loc.measure(result.model, task, n=n, n_ablation=full.ablation_n,
+                    denoiser=full.denoiser(result.model))
         seconds = time.perf_counter() - t0
     train_seconds = full.steps / result.log["steps_per_second"]
     return {

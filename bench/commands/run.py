@@ -30,8 +30,9 @@ def _echo(line: str) -> None:
 @click.option("--hparam", "arch_overrides", multiple=True, metavar="KEY=VALUE",
               help="Set an architecture hyperparameter other than width, e.g. --hparam "
               "radius=0.2 (repeatable; part of the run id and of the row's label).")
-@click.option("--out", default="results", show_default=True, type=click.Path(file_okay=False),
-              help="Results directory.")
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="Results directory [default: the suite's: results, or results-confirm for "
+              "confirm].")
 @click.option("--ray-address", envvar="RAY_ADDRESS", default=None,
               help="Existing Ray cluster (default: $RAY_ADDRESS; none = an embedded local Ray).")
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None,
@@ -48,8 +49,9 @@ def _echo(line: str) -> None:
 def run(suite, tasks_, archs, seeds, profile, overrides, arch_overrides, out, ray_address,
         num_cpus, cpus_per_run, gpus_per_run, executor, retries, force, dry_run) -> None:
     """Train and measure a suite of (task x arch x seed) runs, then write the leaderboard."""
-    from bench.suite import benchmark
+    from bench.suite import benchmark, suites
 
+    out = out if out is not None else suites.get(suite).out
     try:
         specs, store = benchmark.planned(out, suite=suite, tasks_=tasks_, archs=archs, seeds=seeds,
                                          profile=profile, overrides=overrides,

@@ -32,6 +32,7 @@ class Probe(enum.IntEnum):
     PIXELS = 2  # spatial-locality pixels p
     COLOR_SCENES = 3  # feature-entanglement scenes (k = 1)
     COLOR_NOISE = 4  # feature-entanglement noise
+    BOOTSTRAP = 5  # resampling of test scenes for the locality intervals (k = 0)
 
 
 EVAL_SCENES = 1000  # test scenes of length k: task.scenes("test", k, n, EVAL_SCENES + k)

@@ -7,9 +7,12 @@ import pandas as pd
 
 from bench.results.definitions import ID_LENGTHS, OOD_LENGTHS
 
+OUTCOMES = ("clean", "off_palette", "faint", "small", "merged", "missing")  # of a labelled object
+
 
 def at_k(rows: pd.DataFrame) -> dict:
-    """Accuracy and mean counts of one test length from task.evaluate's rows."""
+    """Accuracy, criteria rates, mean counts and per-object outcome shares of one test length
+    from task.evaluate's rows."""
     n = len(rows)
     out = {
         "n": n,
@@ -21,6 +24,15 @@ def at_k(rows: pd.DataFrame) -> dict:
         "all_present": float(rows["all_present"].mean()),
         "exact": float(rows["exact"].mean()),
     }
+    if "placed" in rows.columns:  # the evaluator's per-object outcomes (task version >= 2)
+        labelled = int(rows["k"].sum())
+        counts = {o: int(rows[f"n_{o}"].sum()) for o in OUTCOMES}
+        found = counts["clean"] + counts["off_palette"]
+        out.update(
+            placed=float(rows["placed"].mean()), successes_exact=int(rows["exact"].sum()),
+            outcomes={o: c / labelled if labelled else None for o, c in counts.items()},
+            extras_per_sample=float(rows["n_extra"].mean()),
+            clean_share=counts["clean"] / found if found else None)
     if "color_correct" in rows.columns:
         held = rows["heldout_pair"].astype(bool)
         out.update(color_correct=float(rows["color_correct"].mean()),
@@ -52,10 +64,32 @@ def color_summary(per_k: dict[int, dict]) -> dict | None:
     }
 
 
-def summary(per_k: dict[int, dict]) -> dict:
-    """id_acc, ood_acc (means over the fixed windows), per_k and the color summary over k >= 1."""
+def window_exact(per_k: dict[int, dict], ks) -> float | None:
+    """Mean `exact` rate over the lengths `ks` that were tested (the strict twin of an accuracy)."""
+    rates = [per_k[k]["exact"] for k in ks if k in per_k and per_k[k]["n"]]
+    return float(np.mean(rates)) if rates else None
+
+
+def train_accuracy(per_k: dict[int, dict], task) -> float | None:
+    """Accuracy under the conditioning seen in training (DESIGN.md, `train_acc`): the mean over the
+    task's training-condition lengths, counting only seen-pair scenes where the task holds pairs
+    out of training (color)."""
+    ks = [k for k in getattr(task, "train_condition_lengths", task.train_lengths) if k in per_k]
+    if not getattr(task, "train_acc_excludes_heldout", False):
+        return window_mean(per_k, ks)
+    accs = [per_k[k]["successes_seen"] / per_k[k]["n_seen"] for k in ks if per_k[k]["n_seen"]]
+    return float(np.mean(accs)) if accs else None
+
+
+def summary(per_k: dict[int, dict], task=None) -> dict:
+    """id_acc, ood_acc (means over the fixed windows), their `exact` twins, train_acc (given the
+    task), per_k and the color summary over k >= 1."""
     out = {"id_acc": window_mean(per_k, ID_LENGTHS), "ood_acc": window_mean(per_k, OOD_LENGTHS),
+           "exact_id_acc": window_exact(per_k, ID_LENGTHS),
+           "exact_ood_acc": window_exact(per_k, OOD_LENGTHS),
            "per_k": {str(k): v for k, v in sorted(per_k.items())}}
+    if task is not None:
+        out["train_acc"] = train_accuracy(per_k, task)
     color = color_summary(per_k)
     if color is not None:
         out["color"] = color

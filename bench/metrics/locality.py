@@ -44,7 +44,8 @@ from bench.results.schema import per_sigma_pairs
 SIGMAS: tuple[float, ...] = tuple(float(s) for s in np.geomspace(0.05, 10.0, 8))
 SPLITS = WINDOWS  # id / ood object counts k of the locality test scenes
 DEFAULT_N = 8  # test scenes per split, spread evenly over its lengths k (`compbench perf locality`)
-PIXELS_PER_SCENE = 1  # spatial pixels p per scene, alternately on an object and on background
+PIXELS_PER_SCENE = 2  # spatial pixels p per scene: one on an object, one on background
+N_BOOTSTRAP = 2000  # bootstrap draws of the interval over test scenes
 SENSITIVITY_FLOOR = 1e-3  # below it a token counts as ignored (see the module docstring)
 BORDER_RADII = 2.0  # pixels p lie at least this many object radii from the border
 FRAC_RADII = 2.0  # spatial_frac: share of the mass within this many object radii
@@ -333,9 +334,12 @@ def can_trim(D, batch: Batch, sigma: float = 1.0, rtol: float = 1e-5) -> bool:
 
 
 def measure_batch(
-    D, batch: Batch, sigma: float, token_dim: int, trim: bool = False
+    D, batch: Batch, sigma: float, token_dim: int, trim: bool = False, *,
+    jacobian: bool = True, ablation: bool = True,
 ) -> dict[str, np.ndarray]:
-    """Per-token and per-pixel values of every metric for one batch at one sigma (flat arrays)."""
+    """Values of the metrics for one batch at one sigma, per scene: (B, per-scene count) arrays
+    (tokens or pixels of scene b in row b). `jacobian` computes the spatial and Jacobian scores,
+    `ablation` the forward-only ablation score (scenes with k >= 2 only)."""
     B, _, R, _ = batch.x0.shape
     k = batch.k
     if trim:
@@ -351,17 +355,25 @@ def measure_batch(
     norm = D_full.flatten(1).norm(dim=1).clamp_min(1e-12).cpu().numpy()  # (B,)
     out: dict[str, np.ndarray] = {}
 
+    # Ablation: only where removing a token leaves another one.
+    if ablation and k >= 2:
+        h_abl = ablation_mass(
+            D, x, sig, batch.tokens, batch.mask, k, D_full
+        ).numpy()  # (B, k, R, R)
+        scale_abl = np.repeat((1.0 / norm)[:, None], k, 1)  # (B, k)
+        out["cond_locality_ablation"] = region_ratios(h_abl, batch.regions, scale_abl)[0]
+    if not jacobian:
+        return out
+
     # Spatial maps around the sampled pixels.
     g = spatial_mass(D, x, sig, batch.tokens, batch.mask, batch.pixels).numpy()  # (B, m, R, R)
-    r50, frac, r50_radii = [], [], []
+    m = batch.pixels.shape[1]
+    r50, frac = np.empty((B, m)), np.empty((B, m))
     for b in range(B):
-        for i in range(batch.pixels.shape[1]):
-            r, f = r50_frac(g[b, i], batch.pixels[b, i], batch.radius[b])
-            r50.append(r)
-            frac.append(f)
-            r50_radii.append(r / batch.radius[b])
-    out["spatial_r50"], out["spatial_frac"] = np.array(r50), np.array(frac)
-    out["spatial_r50_radii"] = np.array(r50_radii)
+        for i in range(m):
+            r50[b, i], frac[b, i] = r50_frac(g[b, i], batch.pixels[b, i], batch.radius[b])
+    out["spatial_r50"], out["spatial_frac"] = r50, frac  # (B, m)
+    out["spatial_r50_radii"] = r50 / batch.radius[:, None]  # (B, m)
 
     # Conditional maps: one JVP per token coordinate.
     n_attr = token_dim - 2
@@ -370,22 +382,66 @@ def measure_batch(
     J2 = J.square().sum(2).view(k, token_dim, B, R, R).numpy()  # (k, D, B, R, R)
     h_loc = J2[:, :2].sum(1).transpose(1, 0, 2, 3)  # (B, k, R, R)
     scale = np.repeat((1.0 / (R * norm))[:, None], k, 1)  # (B, k): per one-pixel shift
-    normed, raw, sens = region_ratios(h_loc, batch.regions, scale)
-    out["cond_locality"], out["cond_locality_raw"] = normed.ravel(), raw.ravel()
-    out["cond_sensitivity"] = sens.ravel()
+    normed, raw, sens = region_ratios(h_loc, batch.regions, scale)  # (B, k) each
+    out["cond_locality"], out["cond_locality_raw"], out["cond_sensitivity"] = normed, raw, sens
     if n_attr > 0:
         h_attr = J2[:, 2:].sum(1).transpose(1, 0, 2, 3)  # (B, k, R, R)
         scale_attr = np.repeat((1.0 / norm)[:, None], k, 1)  # (B, k): per unit attribute
-        out["cond_locality_attr"] = region_ratios(h_attr, batch.regions, scale_attr)[0].ravel()
-
-    # Ablation: only where removing a token leaves another one.
-    if k >= 2:
-        h_abl = ablation_mass(
-            D, x, sig, batch.tokens, batch.mask, k, D_full
-        ).numpy()  # (B, k, R, R)
-        scale_abl = np.repeat((1.0 / norm)[:, None], k, 1)  # (B, k)
-        out["cond_locality_ablation"] = region_ratios(h_abl, batch.regions, scale_abl)[0].ravel()
+        out["cond_locality_attr"] = region_ratios(h_attr, batch.regions, scale_attr)[0]
     return out
+
+
+def _finite_mean(a: np.ndarray, axis: int) -> np.ndarray:
+    """Mean of the finite entries along `axis` (NaN where there are none)."""
+    finite = np.isfinite(a)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(finite, a, 0.0).sum(axis) / finite.sum(axis)
+
+
+@dataclass
+class SceneSums:
+    """Finite values of one metric summed per (sigma, scene), with their counts."""
+
+    sums: np.ndarray  # (S, N): sum over the scene's tokens or pixels at sigma s
+    counts: np.ndarray  # (S, N): how many of them were finite
+
+    def statistic(self, weights: np.ndarray) -> np.ndarray:
+        """Mean over sigma of the per-sigma mean over the weighted scenes, weights (W, N) -> (W,).
+
+        With all weights 1 it is the reported mean; multinomial weights make a bootstrap draw.
+        """
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_sigma = (self.sums @ weights.T) / (self.counts @ weights.T)  # (S, W)
+        return _finite_mean(per_sigma, axis=0)  # (W,)
+
+
+def scene_sums(values: list[list[np.ndarray]]) -> SceneSums:
+    """values[sigma][batch] (B, c) arrays -> SceneSums over the scenes of every batch."""
+    def per_scene(reduce) -> np.ndarray:
+        return np.stack([np.concatenate([reduce(v.reshape(v.shape[0], -1)) for v in batches])
+                         for batches in values])  # (S, N)
+
+    return SceneSums(sums=per_scene(lambda v: np.nansum(v, 1)),
+                     counts=per_scene(lambda v: np.isfinite(v).sum(1)).astype(np.float64))
+
+
+def summarise(per_sigma_scenes: SceneSums, sigmas, n_bootstrap: int, seed: int) -> dict:
+    """{"mean", "per_sigma", "lo", "hi", "n_scenes", "per_scene"} of one metric on one split: the
+    95 % percentile bootstrap interval resamples test scenes (B draws, fixed seed)."""
+    S, N = per_sigma_scenes.sums.shape
+    mean = float(per_sigma_scenes.statistic(np.ones((1, N)))[0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_sigma = per_sigma_scenes.sums.sum(1) / per_sigma_scenes.counts.sum(1)  # (S,)
+        per_scene = _finite_mean(per_sigma_scenes.sums / per_sigma_scenes.counts, axis=0)  # (N,)
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(N, np.full(N, 1.0 / N), size=n_bootstrap).astype(np.float64)
+    draws = per_sigma_scenes.statistic(weights)  # (B,)
+    draws = draws[np.isfinite(draws)]
+    lo, hi = (np.quantile(draws, [0.025, 0.975]) if draws.size else (math.nan, math.nan))
+    return {"mean": mean if math.isfinite(mean) else math.nan,
+            "per_sigma": per_sigma_pairs(dict(zip(sigmas, per_sigma.tolist(), strict=True))),
+            "lo": float(lo), "hi": float(hi), "n_scenes": int(N),
+            "per_scene": per_scene.tolist()}
 
 
 def measure(
@@ -394,41 +450,55 @@ def measure(
     *,
     sigmas=None,
     n: int | None = None,
+    n_ablation: int | None = None,
     seed: int = 0,
     pixels_per_scene: int = PIXELS_PER_SCENE,
     denoiser=None,
+    n_bootstrap: int = N_BOOTSTRAP,
 ) -> dict:
-    """Locality metrics of DESIGN.md: result[split][metric] = {"mean", "per_sigma": [[sigma, v]]}.
+    """Locality metrics of DESIGN.md: result[split][metric] = {"mean", "per_sigma": [[sigma, v]],
+    "lo", "hi" (95 % bootstrap over test scenes), "n_scenes", "per_scene"}.
 
-    n test scenes per split (default DEFAULT_N); the scenes, noise and pixels depend on `seed` only,
-    so every model sees the same draw. Means are unweighted over sigma of the per-sigma means.
-    `denoiser` is the combined denoiser the model's sampler uses (default: the model's own).
+    n test scenes per split for the spatial and Jacobian scores (default DEFAULT_N), n_ablation
+    (default n) for the forward-only ablation score; scenes, noise and pixels depend on `seed`
+    only, so every model sees the same draw. Means are unweighted over sigma of the per-sigma
+    means. `denoiser` is the combined denoiser the model's sampler uses (default: the model's own).
     """
     sigmas = SIGMAS if sigmas is None else tuple(float(s) for s in sigmas)
     if not sigmas or any(not s > 0 for s in sigmas):
         raise ValueError(f"sigmas must be positive noise levels, got {sigmas!r}")
     n = DEFAULT_N if n is None else int(n)
+    n_ablation = n if n_ablation is None else int(n_ablation)
     D = denoiser if denoiser is not None else combined(model)
     device = device_of(model)
     metrics = [m for m in METRICS if m != "cond_locality_attr" or task.token_dim > 2]
     result = {}
     for split in SPLITS:
-        batches = (
-            prepare(task, split, n, seed, pixels_per_scene) if split_lengths(task, split) else []
-        )
-        batches = [to_device(batch, device) for batch in batches]
-        trims = [can_trim(D, batch) for batch in batches]
-        per_sigma: dict[str, dict[float, float]] = {m: {} for m in metrics}
-        for sigma in sigmas:
-            values: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
-            for batch, trim in zip(batches, trims, strict=True):
-                for name, v in measure_batch(D, batch, sigma, task.token_dim, trim).items():
-                    values[name].append(v)
-            for m in metrics:
-                per_sigma[m][sigma] = _nanmean(np.concatenate(values[m])) if values[m] else math.nan
-        result[split] = {
-            m: {"mean": _nanmean(list(per_sigma[m].values())),
-                "per_sigma": per_sigma_pairs(per_sigma[m])}
-            for m in metrics
-        }
+        if not split_lengths(task, split):
+            result[split] = {m: {"mean": math.nan, "per_sigma": [], "lo": math.nan,
+                                 "hi": math.nan, "n_scenes": 0, "per_scene": []}
+                             for m in metrics}
+            continue
+        values: dict[str, list[list[np.ndarray]]] = {m: [] for m in metrics}
+        for scene_n, jacobian in ((n, True), (n_ablation, False)):
+            batches = [to_device(b, device)
+                       for b in prepare(task, split, scene_n, seed, pixels_per_scene)]
+            trims = [can_trim(D, b) for b in batches]
+            for i, sigma in enumerate(sigmas):
+                for batch, trim in zip(batches, trims, strict=True):
+                    found = measure_batch(D, batch, sigma, task.token_dim, trim,
+                                          jacobian=jacobian, ablation=not jacobian)
+                    for name, v in found.items():
+                        if len(values[name]) <= i:
+                            values[name].append([])
+                        values[name][i].append(v)
+        result[split] = {}
+        for m in metrics:
+            if values[m]:
+                result[split][m] = summarise(scene_sums(values[m]), sigmas, n_bootstrap,
+                                             seeds.probe(seed, 0, Probe.BOOTSTRAP))
+            else:  # e.g. the ablation on a split whose scenes all hold one object
+                result[split][m] = {"mean": math.nan, "per_sigma": per_sigma_pairs(
+                    dict.fromkeys(sigmas, math.nan)), "lo": math.nan, "hi": math.nan,
+                    "n_scenes": 0, "per_scene": []}
     return result

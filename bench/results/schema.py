@@ -74,7 +74,11 @@ class AccuracyAtK(TypedDict, total=False):
     n_extra: float
     all_present: float
     exact: float
-    outcomes: dict[str, float]  # reserved: share of labelled objects per evaluator outcome
+    placed: float  # task version >= 2: the rates of the criteria and the per-object outcomes
+    successes_exact: int
+    outcomes: dict[str, float | None]  # share of labelled objects per outcome (clean, ...)
+    extras_per_sample: float
+    clean_share: float | None  # clean / (clean + off_palette)
     color_correct: float  # color task only, and the four below
     n_heldout: int
     successes_heldout: int
@@ -83,11 +87,13 @@ class AccuracyAtK(TypedDict, total=False):
 
 
 class Accuracy(TypedDict, total=False):
-    """id_acc / ood_acc (means over the windows), train_acc, per_k, color summary."""
+    """Window means, their exact twins, train_acc, per_k and the color summary."""
 
-    id_acc: float | None
+    id_acc: float | None  # success = the task's criterion (placed on length tasks)
     ood_acc: float | None
-    train_acc: float | None  # reserved: accuracy under the conditioning seen in training
+    exact_id_acc: float | None  # the `exact` twins
+    exact_ood_acc: float | None
+    train_acc: float | None  # accuracy under the conditioning seen in training
     per_k: dict[str, AccuracyAtK]
     color: dict | None
 
@@ -97,9 +103,10 @@ class LocalityEntry(TypedDict, total=False):
 
     mean: float | None
     per_sigma: list[list[float | None]]  # [[sigma, value], ...], increasing sigma
-    lo: float | None  # reserved: bootstrap interval over test scenes
+    lo: float | None  # 95 % bootstrap interval over test scenes
     hi: float | None
-    per_scene: list[float | None]  # reserved: per-scene values (means over sigma)
+    n_scenes: int
+    per_scene: list[float | None]  # per-scene values (means over sigma)
 
 
 class TrainLog(TypedDict, total=False):

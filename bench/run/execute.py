@@ -96,7 +96,8 @@ def measure_stage(model, denoiser, task, spec, timings: dict) -> tuple[dict, dic
 
     p = spec.profile_resolved()
     t = time.perf_counter()
-    loc = locality.measure(model, task, n=p.locality_n, seed=0, denoiser=denoiser)
+    loc = locality.measure(model, task, n=p.locality_n, n_ablation=p.ablation_n, seed=0,
+                           denoiser=denoiser)
     timings["locality"] = time.perf_counter() - t
     if task.token_dim <= 2:  # no attributes in the tokens: no feature-space probe
         return loc, None
@@ -136,7 +137,7 @@ def task_info(task) -> schema.TaskInfo:
             "max_objects": task.max_objects, "train_lengths": list(task.train_lengths),
             "test_lengths": list(task.test_lengths), "id_lengths": list(ID_LENGTHS),
             "ood_lengths": list(OOD_LENGTHS),
-            "train_window": list(getattr(task, "train_window", task.train_lengths))}
+            "train_window": list(task.train_condition_lengths)}
 
 
 def assemble(spec, model, task, log: dict, evaluation: Evaluation, loc: dict, ent: dict | None,
@@ -151,7 +152,7 @@ def assemble(spec, model, task, log: dict, evaluation: Evaluation, loc: dict, en
         arch={"name": spec.arch, "conditioning": getattr(model, "conditioning", "joint"),
               "locality_radius": getattr(model, "locality_radius", None),
               "n_params": log.get("n_params"), "config": getattr(model, "config", None)},
-        accuracy=accuracy.summary(evaluation.per_k),
+        accuracy=accuracy.summary(evaluation.per_k, task),
         locality=loc, entanglement=ent,
         train={key: log.get(key) for key in ("status", "seconds", "steps", "n_params",
                                              "final_loss", "losses", "steps_per_second")},

@@ -26,7 +26,7 @@ class Profile:
     sampler_steps: int  # number of noise levels of the sampler's schedule
     samples_per_k: int  # generated samples per test length k
     guidance: float | None  # classifier-free guidance weight w (None = plain conditional model)
-    locality_n: int  # test scenes per split for the locality metrics
+    locality_n: int  # test scenes per split for the spatial and Jacobian locality metrics
     lr_schedule: str = "constant"  # after warm-up: "constant", or "cosine" decay to 0 at `steps`
     weight_decay: float = 0.0
     grad_clip: float | None = 1.0  # max global gradient norm (None = no clipping)
@@ -36,6 +36,7 @@ class Profile:
     sigma_min: float = 0.002  # sampler schedule (Karras et al. 2022, Table 1)
     sigma_max: float = 80.0
     rho: float = 7.0
+    ablation_n: int | None = None  # test scenes per split for the ablation score (None: locality_n)
 
     def __post_init__(self):
         if self.sampler not in SAMPLERS:
@@ -52,6 +53,8 @@ class Profile:
         if not 0.0 < self.ema_halflife_share <= 1.0:
             raise ValueError(
                 f"ema_halflife_share must be in (0, 1], got {self.ema_halflife_share!r}")
+        if self.ablation_n is not None and self.ablation_n < 1:
+            raise ValueError(f"ablation_n must be >= 1 (or None), got {self.ablation_n!r}")
         if self.warmup_steps < 0:
             raise ValueError(f"warmup_steps must be >= 0, got {self.warmup_steps!r}")
 
@@ -84,12 +87,13 @@ for _profile in (
     # Laptop default: minutes of one CPU core per run.
     Profile(name="quick", resolution=16, width=32, steps=3000, batch_size=32, lr=2e-3,
             warmup_steps=100, ema_halflife_share=0.05, n_train_scenes=10000, p_uncond=0.1,
-            sampler="heun", sampler_steps=18, samples_per_k=64, guidance=None, locality_n=8),
+            sampler="heun", sampler_steps=18, samples_per_k=64, guidance=None, locality_n=12,
+            ablation_n=96),
     # For a GPU: 64 px, wider, longer.
     Profile(name="paper", resolution=64, width=64, steps=40000, batch_size=64, lr=1e-3,
             warmup_steps=1000, ema_halflife_share=0.05, n_train_scenes=20000, p_uncond=0.1,
             sampler="heun", sampler_steps=32, samples_per_k=256, guidance=None,
-            locality_n=64, loss_every=200),
+            locality_n=64, ablation_n=256, loss_every=200),
 ):
     PROFILES.register(_profile.name, lambda p=_profile: p, f"{_profile.steps} steps at "
                       f"{_profile.resolution} px, width {_profile.width}")
@@ -107,5 +111,6 @@ def get(name: str) -> Profile:
 
 def field_types() -> dict[str, type | tuple[type, ...]]:
     """Field name -> accepted Python type(s) for overrides (the name itself is not overridable)."""
-    kinds = {"int": int, "float": float, "str": str, "float | None": (float, type(None))}
+    kinds = {"int": int, "float": float, "str": str, "float | None": (float, type(None)),
+             "int | None": (int, type(None))}
     return {f.name: kinds[f.type] for f in dataclasses.fields(Profile) if f.name != "name"}

@@ -155,7 +155,10 @@ class RayExecutor:
                     raise ExecutorError(f"cannot connect to the Ray cluster at {self.address!r}: "
                                         f"{err}") from err
             else:
-                ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False)
+                # address="local": always a new embedded Ray, never a cluster that runs (or once
+                # ran) on this machine and that Ray would otherwise find and join.
+                ray.init(address="local", num_cpus=self.num_cpus, include_dashboard=False,
+                         log_to_driver=False)
             self._owns_ray = True
         self._task = ray.remote(_remote_execute)
         resources = ray.cluster_resources()

@@ -19,6 +19,7 @@ class Suite:
     profile: str
     seeds: tuple[int, ...]
     entries: tuple[tuple[str, tuple[str, ...]], ...]  # ((task, (arch, ...)), ...)
+    out: str = "results"  # its default results directory
 
     def grid(self) -> list[tuple[str, str]]:
         """(task, arch) pairs in plan order, with ALL expanded from the live registries."""
@@ -49,6 +50,8 @@ def _expand(name: str, kind: str) -> list[str]:
 # p < 0.05 to be reachable). `color` tests feature-space composition with one local and one
 # global conditioner.
 _QUICK_LENGTH = ("unet-heatmap", "conv-heatmap-rf5", "unet-film", "unet-xattn", "unet-xattn-local")
+# The receptive-field dial of DESIGN.md beside conv-heatmap-rf5 and unet-heatmap (rf = infinity).
+_DIAL = ("conv-heatmap-rf9", "conv-heatmap-rf13", "conv-heatmap-rf17")
 
 SUITES: Registry[Suite] = Registry("suite")
 for _suite in (
@@ -70,6 +73,19 @@ for _suite in (
             ("length-single", _QUICK_LENGTH),
             ("color", ("unet-heatmap", "unet-xattn")),
         ),
+    ),
+    Suite(
+        name="confirm",
+        description="the pre-registered v2 analysis: seeds 1-3 of the quick architectures on "
+        "length and length-single, plus the receptive-field dial (rf 9, 13, 17) on "
+        "length-single; quick profile, 39 runs, into results-confirm",
+        profile="quick",
+        seeds=(1, 2, 3),
+        entries=(
+            ("length", _QUICK_LENGTH),
+            ("length-single", (*_QUICK_LENGTH, *_DIAL)),
+        ),
+        out="results-confirm",
     ),
     Suite(
         name="full",
