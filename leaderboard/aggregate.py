@@ -10,7 +10,6 @@ import pandas as pd
 from bench.results import COMPETENCE, LOCALITY_METRICS, Metrics, Store, higher_is_better
 from leaderboard import stats
 
-UNDER_TRAINED_ID_ACC = COMPETENCE  # id_acc below this = under-trained (listed, not ranked)
 COLOR_METRICS = ("color_acc", "heldout_pair_acc", "seen_pair_acc", "feature_entanglement",
                  "feature_entanglement_random")
 KEY = ["task", "arch", "variant"]  # variant: profile (+ overrides); seeds average within a key
@@ -65,10 +64,11 @@ def run_row(m: Metrics) -> dict:
     resolved = m.resolved or {}
     row = {"task": spec.get("task"), "arch": spec.get("arch"), "seed": spec.get("seed"),
            "profile": spec.get("profile"), "variant": variant(spec),
-           "status": m.status, "error": m.error, "attempts": m.attempts}
+           "status": m.status, "error": m.error, "attempts": m.attempts, "trained": m.trained}
     acc = m.accuracy
     if acc:
-        row["id_acc"], row["ood_acc"] = acc.get("id_acc"), acc.get("ood_acc")
+        for name in ("id_acc", "ood_acc", "exact_id_acc", "exact_ood_acc", "train_acc"):
+            row[name] = acc.get(name)
         per_k = {int(k): v for k, v in acc["per_k"].items()}
         task = m.task or {}
         for name, ks in (("id_acc", task.get("id_lengths", ())),
@@ -80,8 +80,12 @@ def run_row(m: Metrics) -> dict:
             row[f"acc_k{k}"] = v["acc"]
             row[f"acc_k{k}_lo"], row[f"acc_k{k}_hi"] = _wilson(v["successes"], v["n"])
             row[f"n_k{k}"] = v["n"]
-            for field in ("n_found", "n_missing", "n_extra", "all_present", "exact"):
-                row[f"{field}_k{k}"] = v[field]
+            for field in ("n_found", "n_missing", "n_extra", "all_present", "exact", "placed",
+                          "clean_share"):
+                if field in v:
+                    row[f"{field}_k{k}"] = v[field]
+            for outcome, share in (v.get("outcomes") or {}).items():
+                row[f"share_{outcome}_k{k}"] = share
         scored = [v for k, v in per_k.items() if k >= 1]
         n_all = sum(v["n"] for v in scored)
         for field in ("all_present", "exact"):
@@ -94,6 +98,8 @@ def run_row(m: Metrics) -> dict:
             if entry is None:
                 continue
             row[f"{metric}{suffix}"] = entry.get("mean")
+            if "lo" in entry:  # 95 % bootstrap interval over test scenes (schema 2)
+                row[f"{metric}{suffix}_lo"], row[f"{metric}{suffix}_hi"] = entry["lo"], entry["hi"]
             for sigma, value in entry.get("per_sigma") or ():
                 row[f"{metric}{suffix}_s{_sigma_key(sigma)}"] = value
     row.update(_flatten_entanglement(m.entanglement))
@@ -109,6 +115,14 @@ def run_row(m: Metrics) -> dict:
         device=(prov.get("hardware") or {}).get("device"),
     )
     return row
+
+
+def training_accuracy(table: pd.DataFrame) -> pd.Series:
+    """What decides "under-trained" (below COMPETENCE: listed, not ranked): train_acc, the
+    accuracy under the conditioning seen in training; id_acc where a result predates it."""
+    nan = pd.Series(np.nan, index=table.index)
+    train = pd.to_numeric(table.get("train_acc", nan), errors="coerce")
+    return train.fillna(pd.to_numeric(table.get("id_acc", nan), errors="coerce"))
 
 
 def runs_table(records: list[Metrics]) -> pd.DataFrame:
@@ -159,8 +173,7 @@ def leaderboard_table(runs: pd.DataFrame) -> pd.DataFrame:
     if board.empty:
         return pd.DataFrame(columns=["task", "arch", "variant", "n_seeds", "n_failed", "rank",
                                      "under_trained"])
-    id_acc = board["id_acc"] if "id_acc" in board else pd.Series(np.nan, index=board.index)
-    board["under_trained"] = ~(id_acc >= UNDER_TRAINED_ID_ACC)
+    board["under_trained"] = ~(training_accuracy(board) >= COMPETENCE)
     board["rank"] = np.nan
     for _, group in board.groupby(["task", "variant"]):
         ranked = group[~group["under_trained"] & group["ood_acc"].notna()]

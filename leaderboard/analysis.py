@@ -52,11 +52,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from bench.results.definitions import COMPETENCE
 from leaderboard import stats
 
 LENGTH_TASKS = ("length", "length-single")
 PROFILE = "quick"  # the `variant` of a quick run without overrides
-MIN_TRAIN_ACC = 0.8  # competent under the conditioning it was trained on
+MIN_TRAIN_ACC = COMPETENCE  # competent under the conditioning it was trained on (0.8)
 N_PERMUTATIONS = 10_000
 N_BOOTSTRAP = 10_000
 SEED = 20261201  # every permutation and bootstrap draw starts from this seed
@@ -451,7 +452,7 @@ def analyse_v2(runs: pd.DataFrame, *, settings: Settings = DEFAULT_SETTINGS) -> 
     """DESIGN v2 (pre-registered 2026-12-01): the confirm suite's seeds 1-3, every test of it."""
     scope, selection = select(runs, tasks=LENGTH_TASKS, seeds=V2_SEEDS, plan="v2")
     cells, done = cell_table(scope), finished(scope)
-    eligible = cells[cells["eligible"]]
+    eligible = cells[cells["eligible"].astype(bool)]
     return _json_ready({
         "plan": "v2", "registered": "2026-12-01", "label": "pre-registered",
         "settings": settings.as_dict(), "selection": selection,

@@ -98,14 +98,16 @@ def provenance_lines(prov: dict) -> dict:
 
 def render(*, report: dict, board: pd.DataFrame, runs: pd.DataFrame, corrupt: list,
            scatter: bytes, curves: dict[str, bytes], samples: list[tuple[str, bytes]],
+           failures: dict[str, bytes] | None = None,
            pictures: list[tuple[str, bytes]]) -> str:
     """The whole page, from templates/leaderboard.html.j2."""
     corr = report.get("correlation") or {}
     left_out = ", ".join(f"{n} {why}" for why, n in (corr.get("left_out") or {}).items())
     return ENV.get_template(TEMPLATE).render(
         counts=report["counts"], tables=leaderboard_tables(board),
-        corr=corr, left_out=left_out, sensitivity=corr.get("sensitivity_single_token") or {},
+        corr=corr, left_out=left_out, analysis=report.get("analysis") or {},
         secondary=corr.get("secondary") or [], scatter=scatter, curves=sorted(curves.items()),
+        failure_figures=sorted((failures or {}).items()),
         intervention=report.get("intervention") or [], failed=failed_runs(runs),
         corrupt=corrupt, samples=samples, pictures=pictures,
         provenance=provenance_lines(report.get("provenance") or {}),

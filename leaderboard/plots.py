@@ -81,3 +81,40 @@ def accuracy_vs_k(runs: pd.DataFrame, task: str, train_lengths=(1, 3)) -> bytes:
     ax.set_title(f"{task}: accuracy vs number of objects k")
     ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
     return _png(fig)
+
+
+OUTCOMES = ("clean", "off_palette", "faint", "small", "merged", "missing")
+OUTCOME_COLORS = ("#4c9a2a", "#a6d96a", "#fdae61", "#f46d43", "#9e0142", "#555555")
+
+
+def failure_modes(runs: pd.DataFrame, task: str) -> bytes:
+    """Per architecture, the share of labelled objects in each evaluator outcome against k
+    (stacked, mean over seeds), and extras per sample (line, right axis): how a model fails."""
+    data = _labelled(runs[(runs["task"] == task) & (runs["status"] == "ok")])
+    ks = sorted({int(c.rsplit("_k", 1)[1]) for c in data.columns
+                 if c.startswith("share_clean_k")} - {0})
+    if data.empty or not ks:
+        return _placeholder(f"no per-object outcomes for {task} (results before task version 2)")
+    archs = sorted(data["arch"].unique())
+    fig = Figure(figsize=(2.6 * len(archs) + 1.5, 2.8))
+    axes = np.atleast_1d(fig.subplots(1, len(archs), sharey=True, squeeze=False)[0])
+    for ax, arch in zip(axes, archs, strict=True):
+        rows = data[data["arch"] == arch]
+        shares = np.array([[pd.to_numeric(rows.get(f"share_{o}_k{k}"), errors="coerce").mean()
+                            for k in ks] for o in OUTCOMES])  # (outcomes, ks)
+        ax.stackplot(ks, np.nan_to_num(shares), colors=OUTCOME_COLORS, labels=OUTCOMES)
+        extras = ax.twinx()
+        extras.plot(ks, [pd.to_numeric(rows.get(f"n_extra_k{k}"), errors="coerce").mean()
+                         for k in ks], "k--o", ms=3, label="extras per sample")
+        extras.set_ylim(0, max(1.0, extras.get_ylim()[1]))
+        ax.set_title(arch, fontsize=8)
+        ax.set_xlabel("k")
+        ax.set_ylim(0, 1)
+        ax.set_xticks(ks)
+    axes[0].set_ylabel("share of labelled objects")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend([*handles, extras.get_lines()[0]], [*labels, "extras per sample (right)"],
+               loc="center right", fontsize=7)
+    fig.suptitle(f"{task}: how samples fail, per object outcome", fontsize=9)
+    fig.subplots_adjust(right=1 - 1.4 / fig.get_figwidth(), wspace=0.45)
+    return _png(fig)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from bench import __version__
 from bench.results import Metrics, Store, atomic_write, jsonable
-from leaderboard import aggregate, plots, stats
+from leaderboard import aggregate, analysis, plots, stats
 from leaderboard import html as page
 
 MAX_PICTURES_PER_RUN = 6
@@ -26,7 +26,9 @@ def _number(value):
 
 
 def correlation_summary(runs: pd.DataFrame) -> dict:
-    """Primary correlation of DESIGN.md and the Holm-corrected secondary scores, as plain JSON."""
+    """The exploratory run-level correlation (every finished, not under-trained run of the length
+    tasks, whatever its seed) and its Holm-corrected secondary scores, as plain JSON. The
+    pre-registered test is `analysis_summary`'s v2."""
     needed = {"task", "status", "id_acc", stats.OUTCOME, stats.PRIMARY_SCORE}
     if runs.empty or not needed <= set(runs.columns):
         missing = sorted(needed - set(runs.columns)) if not runs.empty else ["any run"]
@@ -34,10 +36,19 @@ def correlation_summary(runs: pd.DataFrame) -> dict:
     out = dict(stats.primary_correlation(runs))
     secondary = stats.secondary_correlations(runs)
     out["secondary"] = secondary.to_dict("records")
-    if "acc_k1" in runs.columns:
-        out["sensitivity_single_token"] = stats.primary_correlation(
-            runs, training_metric=stats.SINGLE_TOKEN_ACC)
     return jsonable(out)
+
+
+def analysis_summary(runs: pd.DataFrame) -> dict:
+    """Every analysis plan (leaderboard.analysis: v1 exploratory, v2 pre-registered) on the runs;
+    a plan that refuses the table (mixed task versions, missing columns) says why instead."""
+    out = {}
+    for version, plan in analysis.PLANS.items():
+        try:
+            out[version] = plan(runs)
+        except ValueError as err:  # MixedTaskVersions included
+            out[version] = {"plan": version, "refused": str(err)}
+    return out
 
 
 def provenance_summary(records: list[Metrics], out_dir) -> dict:
@@ -98,6 +109,7 @@ def build_report(out_dir) -> dict[str, Path]:
         "counts": {"runs": len(runs) + len(corrupt), "ok": int(len(ok)),
                    "failed": int(len(runs) - len(ok)), "corrupt": len(corrupt)},
         "correlation": correlation_summary(runs),
+        "analysis": analysis_summary(runs),
         "intervention": jsonable(aggregate.intervention_pairs(board)),
         "leaderboard": jsonable(board.astype(object).where(board.notna(), None)
                                  .to_dict("records")),
@@ -106,12 +118,14 @@ def build_report(out_dir) -> dict[str, Path]:
         "provenance": provenance_summary(records, out),
         "timing": timing_summary(records, store.drive_logs()),
     }
-    curves = {}
+    curves, failures = {}, {}
     for task in sorted(ok["task"].unique()) if len(ok) else []:
         curves[f"{task}: accuracy vs k (train range shaded)"] = plots.accuracy_vs_k(runs, task)
+        failures[f"{task}: share of labelled objects per outcome vs k"] = plots.failure_modes(
+            runs, task)
     samples, pictures = _images(store, runs)
     html_text = page.render(report=report, board=board, runs=runs, corrupt=corrupt,
-                            scatter=plots.locality_scatter(runs), curves=curves,
+                            scatter=plots.locality_scatter(runs), curves=curves, failures=failures,
                             samples=samples, pictures=pictures)
     paths = {name: out / name for name in ("runs.csv", "leaderboard.csv", "report.json",
                                            "leaderboard.html")}

@@ -1,16 +1,13 @@
-"""Statistics of the leaderboard: Wilson and t intervals, the primary locality/OOD correlation.
+"""Statistics of the leaderboard: Wilson and t intervals, the run-level locality/OOD correlation.
 
-The primary analysis is fixed here, before any suite runs (DESIGN.md, "Correlation"): Spearman rho
-of `cond_locality` with `ood_acc` over finished (status "ok"), not under-trained (id_acc >= 0.8)
-runs of `length` and `length-single`; permutation p-value (two-sided, outcome permuted within each
-task); percentile bootstrap CI (runs resampled within each task); Kendall tau_b beside it. The
-secondary locality scores get the same analysis, their p-values Holm-corrected together.
-
-Beside it, a labelled sensitivity analysis (added after the first quick suite, so not part of the
-pre-registered primary): on `length-single`, id_acc averages k = 1..3, but k = 2 and 3 already
-ask a model trained on one label per scene to compose labels it never saw together, so the id_acc
-filter also removes models that *fail to compose*, not only under-trained ones. The sensitivity
-analysis judges training on `length-single` by acc_k1 (one label: the training condition).
+`primary_correlation` is the exploratory run-level correlation the report shows beside the
+analysis plans (leaderboard.analysis, whose v2 is the pre-registered test): Spearman rho of a
+locality score with `ood_acc` over finished, not under-trained (train_acc >= COMPETENCE; id_acc
+where a result predates train_acc) runs of `length` and `length-single`; permutation p-value
+(two-sided, outcome permuted within each task); percentile bootstrap CI (runs resampled within
+each task); Kendall tau_b beside it. The secondary locality scores get the same analysis, their
+p-values Holm-corrected together. `training_metric` replaces the under-trained test per task
+(the earlier sensitivity analysis judged length-single by acc_k1, which train_acc now does).
 """
 
 from __future__ import annotations
@@ -167,8 +164,11 @@ SINGLE_TOKEN_ACC = {"length-single": "acc_k1"}  # sensitivity analysis: task -> 
 
 
 def training_accuracy(runs: pd.DataFrame, by_task: dict[str, str] | None = None) -> pd.Series:
-    """Per run, the accuracy that decides "under-trained": id_acc, or by_task[task] where given."""
+    """Per run, the accuracy that decides "under-trained": train_acc (id_acc where a result
+    predates it), or by_task[task] where given."""
     acc = pd.to_numeric(runs["id_acc"], errors="coerce")
+    if "train_acc" in runs.columns:
+        acc = pd.to_numeric(runs["train_acc"], errors="coerce").fillna(acc)
     for task, column in (by_task or {}).items():
         rows = runs["task"] == task
         if rows.any():

@@ -136,7 +136,9 @@ def fake_metrics(spec, *, id_acc: float, ood_acc: float, cond_locality: float,
         acc = 1.0 if k == 0 else id_acc if k <= 3 else ood_acc
         s = round(acc * n)
         row = {"n": n, "successes": s, "acc": s / n, "n_found": float(k), "n_missing": 0.0,
-               "n_extra": 0.0, "all_present": s / n, "exact": s / n}
+               "n_extra": 0.0, "all_present": s / n, "exact": s / n, "placed": s / n,
+               "outcomes": {"clean": acc, "off_palette": 0.0, "faint": 1 - acc, "small": 0.0,
+                            "merged": 0.0, "missing": 0.0}}
         if color:
             row.update(color_correct=0.9, n_heldout=4, successes_heldout=2, n_seen=6,
                        successes_seen=5)

@@ -179,3 +179,17 @@ def test_page_escapes_every_value():
     # the git commit, and the alt text and caption of a curve and of a picture.
     assert text.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 13
     assert 'data-arch="&lt;script&gt;alert(1)&lt;/script&gt;"' in text
+
+
+def test_report_shows_the_analysis_plans_and_how_samples_fail(report):
+    rep = report["json"]
+    assert set(rep["analysis"]) == {"v1", "v2"}
+    v2 = rep["analysis"]["v2"]
+    assert v2["registered"] == "2026-12-01"
+    # The synthetic runs are smoke-profile seeds 0 and 1: no v2 cell, so no verdict can be had.
+    assert v2["primary"]["verdict"] == "not confirmed" and v2["primary"]["n"] == 0
+    html = report["html"]
+    assert 'id="analysis"' in html and 'id="v2-primary-verdict"' in html
+    assert 'id="failure-modes"' in html and 'class="failures"' in html
+    runs = pd.read_csv(report["paths"]["runs.csv"])
+    assert {"train_acc", "share_faint_k5", "placed_k5", "trained"} <= set(runs.columns)
