@@ -133,18 +133,20 @@ def run_benchmark(*, suite: str = "quick", tasks_: tuple[str, ...] = (),
                            cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, retries=retries,
                            plugin_archs=plugin_archs)
         t = time.perf_counter()
+        done = executors.DriveSummary(planned=len(pending))
         try:
-            ex.start()
-        except executors.ExecutorError as err:
-            hint = "--gpus-per-run" if "GPU" in str(err) else "--ray-address"
-            raise click.BadParameter(str(err), param_hint=hint) from None
-        seconds["executor_start"] = time.perf_counter() - t
-        t = time.perf_counter()
-        try:
-            done = executors.drive(pending, store, ex, echo=_echo)
+            try:
+                ex.start()
+            except executors.ExecutorError as err:
+                hint = "--gpus-per-run" if "GPU" in str(err) else "--ray-address"
+                raise click.BadParameter(str(err), param_hint=hint) from None
+            seconds["executor_start"] = time.perf_counter() - t
+            t = time.perf_counter()
+            executors.drive(pending, store, ex, echo=_echo, summary=done)
         except KeyboardInterrupt:
-            _echo(f"interrupted: every finished run is saved in {out}; rerun the same command "
-                  "to resume")
+            ex.shutdown()  # where Ctrl-C came during start
+            _echo(f"interrupted: {len(done.ok) + len(done.failed)} of {len(pending)} runs finished "
+                  f"and saved in {out}; rerun the same command to resume")
             return 130
         summary.ok, summary.failed = done.ok, done.failed
         seconds["runs"] = time.perf_counter() - t
