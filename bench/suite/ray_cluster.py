@@ -57,6 +57,8 @@ def _refuses_us(address: str) -> bool:
             GcsClient(address=address)  # asks for the cluster id, with a token in token mode
     except AuthenticationError:
         return True
+    except Exception:  # anything else (a version mismatch, ...) is for ray.init to report
+        pass
     return False
 
 
@@ -80,7 +82,10 @@ def match_auth(address: str) -> None:
         return  # Ray finds "auto" itself (and enables tokens for it); ray:// is Ray Client's
     from ray._private.services import canonicalize_bootstrap_address
 
-    gcs = canonicalize_bootstrap_address(address)
+    try:
+        gcs = canonicalize_bootstrap_address(address)
+    except ValueError:
+        return  # not host:port; ray.init says so
     mode = os.environ.get(AUTH_MODE)
     if not _refuses_us(gcs):
         return
