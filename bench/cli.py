@@ -27,3 +27,7 @@ def main() -> None:
 
 for _module, _attr in COMMANDS:
     main.add_command(getattr(importlib.import_module(_module), _attr))
+
+
+if __name__ == "__main__":
+    main()

@@ -193,6 +193,72 @@ def test_port_that_is_not_ray_fails_in_seconds():
         assert time.perf_counter() - t0 < 3
 
 
+def test_embedded_ray_is_always_a_new_local_one(monkeypatch):
+    """No address: ray.init(address="local"), whatever RAY_ADDRESS or Ray's address file says
+    (tests/test_ray_cluster.py runs it for real beside a stale file and a live cluster)."""
+    import ray
+
+    calls = []
+
+    def init(**kwargs):
+        calls.append(kwargs)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", init)
+    with pytest.raises(RuntimeError, match="stop here"):
+        executors.RayExecutor(num_cpus=1).start()
+    assert calls[0]["address"] == "local" and calls[0]["num_cpus"] == 1
+
+
+@pytest.mark.parametrize("mode, token, error", [
+    (None, True, None),  # the cluster wants a token, this machine has one: token mode on
+    (None, False, "requires token authentication, and this machine has no token"),
+    ("disabled", True, "requires token authentication, but RAY_AUTH_MODE=disabled"),
+    ("token", True, "refused the authentication token from RAY_AUTH_TOKEN"),  # a wrong token
+])
+def test_token_authentication_is_matched_or_explained(monkeypatch, tmp_path, mode, token, error):
+    from bench.suite import ray_cluster
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("RAY_AUTH_TOKEN_PATH", raising=False)
+    if token:
+        monkeypatch.setenv("RAY_AUTH_TOKEN", "t")
+    else:
+        monkeypatch.delenv("RAY_AUTH_TOKEN", raising=False)
+    if mode is None:
+        monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    else:
+        monkeypatch.setenv("RAY_AUTH_MODE", mode)
+    # A cluster with token authentication, whose token this machine has only when mode is unset.
+    monkeypatch.setattr(ray_cluster, "_refuses_us", lambda gcs: not (
+        ray_cluster.os.environ.get("RAY_AUTH_MODE") == "token" and mode is None))
+    monkeypatch.setattr(ray_cluster, "_enable_token_mode",
+                        lambda: monkeypatch.setenv("RAY_AUTH_MODE", "token"))
+    if error is None:
+        ray_cluster.match_auth("127.0.0.1:6379")
+        assert ray_cluster.os.environ["RAY_AUTH_MODE"] == "token"
+    else:
+        with pytest.raises(executors.ExecutorError, match=error) as err:
+            ray_cluster.match_auth("127.0.0.1:6379")
+        assert "'127.0.0.1:6379'" in str(err.value) and "ray get-auth-token" in str(err.value)
+
+
+def test_a_cluster_without_authentication_leaves_the_mode_alone(monkeypatch):
+    from bench.suite import ray_cluster
+
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    monkeypatch.setattr(ray_cluster, "_refuses_us", lambda gcs: False)
+    ray_cluster.match_auth("127.0.0.1:6379")
+    assert "RAY_AUTH_MODE" not in ray_cluster.os.environ
+
+
+def test_provenance_has_no_ray_node_outside_a_ray_task():
+    from bench.run import provenance
+
+    assert provenance.collect()["ray_node_id"] is None
+
+
 @pytest.mark.ray
 def test_real_ray_gcs_passes_the_reachability_check(ray_session):
     executors.check_reachable(ray_session.get_runtime_context().gcs_address)
@@ -215,6 +281,7 @@ def test_ray_executor_runs_a_real_run(ray_session, tmp_path):
     assert store.check(spec.run_id).state == "complete"
     m = store.read_metrics(spec.run_id)
     assert m.attempts == 1 and m.provenance["threads"] == 1
+    assert m.provenance["ray_node_id"] == ray_session.get_runtime_context().get_node_id()
     assert set(store.manifest(spec.run_id)) >= {"checkpoint.pt", "samples.npz", "samples.png",
                                                 "spec.json"}
 

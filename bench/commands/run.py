@@ -66,6 +66,10 @@ def run(suite, tasks_, archs, seeds, profile, overrides, arch_overrides, out, ra
             retries=retries, force=force, echo=_echo)
     except benchmark.PlanError as err:
         raise usage_error(err, err.option) from None
+    except KeyboardInterrupt:  # before any run started, or while the report is written
+        _echo(f"interrupted: the finished runs are saved in {out}; rerun the same command to "
+              "resume")
+        raise SystemExit(130) from None
     sys.stdout.flush()
     if code:
         raise SystemExit(code)

@@ -1,4 +1,4 @@
-"""Provenance of a result: git commit and dirty flag, package versions, hardware."""
+"""Provenance of a result: git commit and dirty flag, package versions, hardware, Ray node."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import importlib.metadata
 import os
 import platform
 import subprocess
+import sys
 from pathlib import Path
 
 PACKAGES = ("compbench", "torch", "numpy", "scipy", "pandas", "ray", "seaborn", "matplotlib",
@@ -60,6 +61,18 @@ def hardware(device: str | None = None) -> dict:
     return info
 
 
+def ray_node_id() -> str | None:
+    """Id of the Ray node this process runs on when it is a Ray worker (a task); else None."""
+    ray = sys.modules.get("ray")  # a process that never imported Ray is no Ray worker
+    if ray is None or not ray.is_initialized():
+        return None
+    context = ray.get_runtime_context()
+    if context.worker.mode != ray.WORKER_MODE:  # the driver, e.g. a serial run beside a Ray
+        return None
+    return context.get_node_id()
+
+
 def collect(device: str | None = None) -> dict:
     """Everything above in one JSON-ready dict."""
-    return {"git": git(), "packages": packages(), "hardware": hardware(device)}
+    return {"git": git(), "packages": packages(), "hardware": hardware(device),
+            "ray_node_id": ray_node_id()}

@@ -121,6 +121,12 @@ def dry_run_lines(specs: list, store: Store) -> list[str]:
     return [*lines, f"{len(specs)} runs planned"]
 
 
+def interrupted_line(finished: int, pending: int, out) -> str:
+    """The one line a Ctrl-C prints: what was saved, and how to resume."""
+    return (f"interrupted: {finished} of {pending} runs finished and saved in {out}; rerun the "
+            "same command to resume")
+
+
 def planned(out: str, **plan_args) -> tuple[list, Store]:
     """(plan_runs(**plan_args), the Store of `out`); an --out holding other task versions is
     refused."""
@@ -158,17 +164,17 @@ def run_benchmark(specs: list, store: Store, *, suite: str = "quick",
                            cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, retries=retries)
         t = time.perf_counter()
         try:
-            ex.start()
-        except executors.ExecutorError as err:
-            hint = "--gpus-per-run" if "GPU" in str(err) else "--ray-address"
-            raise PlanError(str(err), hint) from None
-        seconds["executor_start"] = time.perf_counter() - t
-        t = time.perf_counter()
-        try:
+            try:
+                ex.start()
+            except executors.ExecutorError as err:
+                hint = "--gpus-per-run" if "GPU" in str(err) else "--ray-address"
+                raise PlanError(str(err), hint) from None
+            seconds["executor_start"] = time.perf_counter() - t
+            t = time.perf_counter()
             executors.drive(pending, store, ex, echo=echo, summary=summary)
         except KeyboardInterrupt:
-            echo(f"interrupted: every finished run is saved in {out}; rerun the same command "
-                 "to resume")
+            ex.shutdown()  # where Ctrl-C came during start
+            echo(interrupted_line(len(summary.ok) + len(summary.failed), len(pending), out))
             return 130
         seconds["runs"] = time.perf_counter() - t
     store.write_drive_log({

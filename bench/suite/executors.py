@@ -7,9 +7,12 @@ driver (`drive`) writes every result as it arrives, so an interrupt loses no fin
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -147,16 +150,20 @@ class RayExecutor:
 
         if not ray.is_initialized():
             if self.address:
+                from bench.suite import ray_cluster
+
                 check_reachable(self.address)
+                ray_cluster.match_auth(self.address)  # token mode if the cluster wants it
                 try:
                     ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
-                except (ConnectionError, RuntimeError, TimeoutError, ValueError) as err:
+                except (ConnectionError, RuntimeError, TimeoutError, ValueError,
+                        ray.exceptions.RayError) as err:
                     # The port answered, but no Ray cluster did (or it refused us).
                     raise ExecutorError(f"cannot connect to the Ray cluster at {self.address!r}: "
                                         f"{err}") from err
             else:
-                # address="local": always a new embedded Ray, never a cluster that runs (or once
-                # ran) on this machine and that Ray would otherwise find and join.
+                # "local": a new Ray of our own, never the cluster that RAY_ADDRESS or the last
+                # `ray start`'s address file (/tmp/ray/ray_current_cluster) points to.
                 ray.init(address="local", num_cpus=self.num_cpus, include_dashboard=False,
                          log_to_driver=False)
             self._owns_ray = True
@@ -289,10 +296,26 @@ def todo(specs: list, store: Store, *, force: bool = False,
     return out
 
 
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored inside (main thread only): a second Ctrl-C cannot break off the cleanup."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def drive(specs: list, store: Store, executor, echo: Callable[[str], None] | None = None,
           summary: DriveSummary | None = None) -> DriveSummary:
-    """Run `specs` (see `todo`) through a started executor, writing each result as it arrives;
-    their ids are added to `summary` (the one `todo` filled, or a new one)."""
+    """Run `specs` (see `todo`) through a started executor, writing each result as it arrives.
+
+    On KeyboardInterrupt nothing more is submitted, what still runs is cancelled (the executor's
+    `shutdown`) and the interrupt is raised again; `summary`, if given, holds what finished.
+    """
     summary = summary if summary is not None else DriveSummary(planned=len(specs))
     if not specs:
         return summary
@@ -305,6 +328,10 @@ def drive(specs: list, store: Store, executor, echo: Callable[[str], None] | Non
             else:
                 summary.failed.append((result.run_id, result.error or "failed"))
             progress.update(result)
+    except KeyboardInterrupt:
+        with _sigint_ignored():
+            executor.shutdown()
+        raise
     finally:
-        executor.shutdown()
+        executor.shutdown()  # a no-op after the one above
     return summary

@@ -1,0 +1,108 @@
+"""Joining a Ray cluster with the authentication it asks for (Ray's token authentication).
+
+A cluster started with `ray start` where a token exists (or with RAY_AUTH_MODE=token) accepts
+only callers that send its token; Ray's own driver sends one only with RAY_AUTH_MODE=token
+(https://docs.ray.io/en/latest/ray-security/token-auth.html). `match_auth` asks the cluster once,
+before `ray.init`, and either turns token mode on for this driver or fails at once with what to
+set, instead of Ray's 20 s of retried InvalidAuthToken lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+from bench.suite.executors import ExecutorError
+
+AUTH_MODE = "RAY_AUTH_MODE"
+GET_TOKEN = "`ray get-auth-token` on the head"
+
+
+def token_source() -> str | None:
+    """Where Ray reads this process's token from (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, the file
+    ~/.ray/auth_token, in that order), or None if there is none."""
+    if os.environ.get("RAY_AUTH_TOKEN"):
+        return "RAY_AUTH_TOKEN"
+    if os.environ.get("RAY_AUTH_TOKEN_PATH"):
+        return f"RAY_AUTH_TOKEN_PATH ({os.environ['RAY_AUTH_TOKEN_PATH']})"
+    home = os.environ.get("HOME")
+    if home and (Path(home) / ".ray" / "auth_token").is_file():
+        return "~/.ray/auth_token"
+    return None
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """File descriptor 2 to /dev/null (Ray's C++ client logs each refusal there)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _refuses_us(address: str) -> bool:
+    """Whether the GCS at `address` refuses this process's credentials (one RPC, milliseconds)."""
+    from ray._raylet import GcsClient
+    from ray.exceptions import AuthenticationError
+
+    try:
+        with _quiet_stderr():
+            GcsClient(address=address)  # asks for the cluster id, with a token in token mode
+    except AuthenticationError:
+        return True
+    except Exception:  # anything else (a version mismatch, ...) is for ray.init to report
+        pass
+    return False
+
+
+def _enable_token_mode() -> None:
+    """RAY_AUTH_MODE=token for this process (and Ray's cached config), as `ray.init()` does."""
+    from ray._raylet import AuthenticationTokenLoader, Config
+
+    os.environ[AUTH_MODE] = "token"
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
+
+
+def match_auth(address: str) -> None:
+    """Make this driver authenticate as the cluster at `address` requires, or raise ExecutorError.
+
+    RAY_AUTH_MODE set by the user is kept as it is; unset, it becomes `token` when the cluster
+    refuses a caller without one and this machine has a token. Raised errors name the address,
+    where the token was read from, and what to set.
+    """
+    if address in ("auto", "local") or "://" in address:
+        return  # Ray finds "auto" itself (and enables tokens for it); ray:// is Ray Client's
+    from ray._private.services import canonicalize_bootstrap_address
+
+    try:
+        gcs = canonicalize_bootstrap_address(address)
+    except ValueError:
+        return  # not host:port; ray.init says so
+    mode = os.environ.get(AUTH_MODE)
+    if not _refuses_us(gcs):
+        return
+    source = token_source()
+    if mode is not None and mode.lower() != "token":
+        raise ExecutorError(f"the Ray cluster at {address!r} requires token authentication, but "
+                            f"{AUTH_MODE}={mode}: set {AUTH_MODE}=token (or unset it) and give "
+                            f"this machine the cluster's token ({GET_TOKEN}) in ~/.ray/auth_token "
+                            "or RAY_AUTH_TOKEN")
+    if source is None:
+        raise ExecutorError(f"the Ray cluster at {address!r} requires token authentication, and "
+                            f"this machine has no token: put the cluster's token ({GET_TOKEN}) in "
+                            "~/.ray/auth_token or RAY_AUTH_TOKEN")
+    if mode is None:
+        _enable_token_mode()
+        if not _refuses_us(gcs):
+            return
+    raise ExecutorError(f"the Ray cluster at {address!r} refused the authentication token from "
+                        f"{source}: use the cluster's token ({GET_TOKEN}) in ~/.ray/auth_token "
+                        "or RAY_AUTH_TOKEN")
