@@ -12,6 +12,7 @@ from bench import __version__
 COMMANDS = [
     ("bench.commands.run", "run"),
     ("bench.commands.report", "report"),
+    ("bench.commands.rescore", "rescore"),
     ("bench.commands.listing", "list_"),
     ("bench.commands.data", "data"),
     ("bench.commands.locality", "locality"),

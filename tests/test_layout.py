@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -192,3 +193,31 @@ def test_unknown_names_get_a_did_you_mean(tmp_path):
         assert result.exit_code == 2 and hint in result.output, result.output
     result = CliRunner().invoke(cli, ["perf", "train", "--profile", "quik"])
     assert result.exit_code == 2 and "did you mean 'quick'" in result.output
+
+
+def test_rescore_brings_old_results_to_the_current_evaluator(tmp_path):
+    import json
+
+    import tasks
+
+    out = tmp_path / "results"
+    shutil.copytree(V1_RESULTS, out)
+    old = Store(out).read_metrics(V1_RUN)
+    result = CliRunner().invoke(cli, ["rescore", str(out)])
+    assert result.exit_code == 0, result.output
+    (new_id,) = Store(out).run_ids()
+    assert new_id != V1_RUN and Store(out).check(new_id).state == "complete"
+    m = Store(out).read_metrics(new_id)
+    version = tasks.get("length", resolution=16).version
+    assert m.resolved["task_version"] == m.task["version"] == version > 1
+    assert m.rescored["from_run_id"] == V1_RUN and m.rescored["from_task_version"] == 1
+    assert m.locality == old.locality and m.train == old.train  # measured, not redone
+    assert "placed" in m.accuracy["per_k"]["3"] and m.accuracy["train_acc"] is not None
+    with np.load(Store(out).run_dir(new_id) / "samples.npz") as z:
+        assert z["success"].sum() == sum(v["successes"] for v in m.accuracy["per_k"].values())
+    doc = json.loads((Store(out).run_dir(new_id) / "metrics.json").read_text())
+    assert doc["schema_version"] == SCHEMA_VERSION
+    assert not (out / ".rescore").exists()
+    assert "rescored" in result.output and (out / "runs.csv").is_file()
+    missing = CliRunner().invoke(cli, ["rescore", str(tmp_path / "none")])
+    assert missing.exit_code == 2 and "holds no results" in missing.output

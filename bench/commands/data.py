@@ -63,6 +63,9 @@ def format_audit(result: dict) -> str:
         f"{c}: {v:.1%}" for c, v in result["caught"].items()))
     lines.append("perturbations tolerated (still exact): " + "  ".join(
         f"{c}: {v:.1%}" for c, v in result["tolerated"].items()))
+    lines.append("corruptions classified as expected (e.g. rotate: off_palette and placed; fade: "
+                 "faint, not placed): " + "  ".join(
+                     f"{c}: {v:.1%}" for c, v in result["classified"].items()))
     return "\n".join(lines)
 
 

@@ -20,6 +20,7 @@ metrics.json (schema_version 2; version 1 files are read and upgraded in `Metric
     timings         seconds per stage: train, sample, evaluate, locality, pictures,
                     entanglement, total
     trajectory      list of TrajectoryPoint or null (accuracy and locality along training)
+    rescored        null, or {from_run_id, from_task_version, at}: re-evaluated samples
     provenance      {git: {commit, dirty}, packages: {name: version}, hardware: {...}, threads}
     files           {relative path: {sha256, bytes}} of every other file of the run directory
     checksum        sha256 of the canonical JSON of all the keys above
@@ -150,6 +151,7 @@ class Metrics:
     train: TrainLog | None = None
     timings: dict[str, float] | None = None
     trajectory: list[TrajectoryPoint] | None = None
+    rescored: dict | None = None  # {from_run_id, from_task_version, at} after `compbench rescore`
 
     def __post_init__(self):
         if self.status not in STATUSES:
