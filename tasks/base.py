@@ -95,10 +95,6 @@ class Task:
         """Radius of objects of this size, in image widths."""
         return self.geometry.radius(size)
 
-    def config(self) -> dict:
-        """Name, version and options: enough to rebuild the task with tasks.get."""
-        return {"name": self.name, "version": self.version, "resolution": self.resolution}
-
     # Scenes.
     def scenes(self, split: str, k: int, n: int, seed: int) -> list[Scene]:
         """n scenes of k objects; scene i depends only on (split, k, seed, i), so prefixes agree."""

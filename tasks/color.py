@@ -32,7 +32,6 @@ class ColorTask(Task):
                    "blue+yellow, green+purple, gray+brown) never share a training scene")
     token_dim = 2 + len(COLOR_NAMES)
     conditions_on_color = True
-    heldout_pairs = HELDOUT_PAIRS
     train_acc_excludes_heldout = True
 
     def _colors(self, u: list[float], split: str) -> list[str]:

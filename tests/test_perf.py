@@ -170,3 +170,15 @@ def test_measure_with_injected_clock_and_pool():
     assert r["run_wall_parallel"] == pytest.approx(1.2)
     assert r["efficiency_cpu"] == pytest.approx(0.9)
     assert any("0.800" in line for line in perf_ray.format_result(r))
+
+
+def test_measured_peak_counts_two_n_cubed_flops(monkeypatch):
+    import time as time_module
+
+    ticks = iter([0.0, 0.5, 1.0, 1.25, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])  # best: 0.25 s
+    monkeypatch.setattr(time_module, "perf_counter", lambda: next(ticks))
+    m = hardware.measured_peak(1, n=64, repeats=5)
+    assert m["seconds"] == 0.25 and m["gflops"] == 2 * 64**3 / 0.25 / 1e9
+    monkeypatch.undo()
+    r = CliRunner().invoke(cli, ["perf", "peak", "--threads", "1"])
+    assert r.exit_code == 0 and "GFLOP/s fp32" in r.output and "estimate from flags" in r.output

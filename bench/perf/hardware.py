@@ -101,3 +101,27 @@ def describe_peak(peak: dict) -> str:
     return (f"CPU peak {peak['peak_gflops']:.1f} GFLOP/s fp32 = {peak['cores']} cores x "
             f"{peak['clock_mhz'] / 1000:.2f} GHz x {peak['flops_per_cycle']} FLOPs/cycle "
             f"({peak['model_name']}; {'; '.join(peak['assumptions'])})")
+
+
+def measured_peak(threads: int = 1, *, n: int = 2048, repeats: int = 5) -> dict:
+    """Achievable FP32 GFLOP/s: best of `repeats` torch.mm of two (n, n) matrices on `threads`
+    torch threads (2 n^3 FLOPs each), beside the wall seconds of the best one."""
+    import time
+
+    import torch
+
+    from bench.run.threads import torch_threads
+
+    with torch_threads(threads):
+        gen = torch.Generator().manual_seed(0)
+        a = torch.randn(n, n, generator=gen)  # (n, n)
+        b = torch.randn(n, n, generator=gen)  # (n, n)
+        torch.mm(a, b)  # warm-up: first-call allocation and dispatch
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            torch.mm(a, b)
+            best = min(best, time.perf_counter() - t0)
+    gflops = 2 * n**3 / best / 1e9
+    return {"threads": threads, "n": n, "repeats": repeats, "seconds": best,
+            "gflops": gflops, "gflops_per_thread": gflops / threads}
