@@ -31,6 +31,19 @@ QUICK_RUN_IDS = [
 ]
 
 
+# Run ids of the confirm suite (commit f998ec0, where it was first run), in plan order: its results
+# are the v2 evidence, resumed across sessions, so no later change may move one.
+CONFIRM_RUN_IDS = [
+    "06ca800c2c95", "e85ce31bc7f8", "cdf408d18486", "c6220735d565", "20efa3ccff41", "552b68a2871a",
+    "21a58f0861ab", "6ffdf828321c", "a09d069f06bb", "2ee1a894625c", "6f7187d0cefb", "6d1a03c8ca13",
+    "9d3d4c76631a", "865d048644a9", "23a198fc1ca2", "457ad05533e5", "b4156098cdeb", "ba60451163cf",
+    "eebce6624089", "afa70e800597", "399a7c627171", "75d6ac62f959", "3619692b35e4", "c38cf20af605",
+    "ea3f31399804", "25d48380d85c", "1ab427151983", "4828de8d0692", "7bacb81871f0", "cb843b9b0d8d",
+    "bdbc3b1cf3aa", "a659b8caad73", "a5a8458526c1", "36e499ad886d", "8b76330a02f2", "7d60419a9e17",
+    "ec6e6d69d214", "3ec975d459c4", "17f38c21a8d9",
+]
+
+
 def _loaded_modules(code: str) -> set[str]:
     """Names of the modules that a fresh interpreter has loaded after running `code`."""
     out = subprocess.run([sys.executable, "-c", f"{code}\nimport sys; print(*sys.modules)"],
@@ -86,6 +99,10 @@ def test_old_import_paths_are_the_moved_modules():
 
 def test_quick_suite_run_ids_are_pinned():
     assert [spec.run_id for spec in suites.plan("quick")] == QUICK_RUN_IDS
+
+
+def test_confirm_suite_run_ids_are_pinned():
+    assert [spec.run_id for spec in suites.plan("confirm")] == CONFIRM_RUN_IDS
 
 
 def test_arch_overrides_enter_the_id_only_when_set():
