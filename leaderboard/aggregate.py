@@ -117,14 +117,6 @@ def run_row(m: Metrics) -> dict:
     return row
 
 
-def training_accuracy(table: pd.DataFrame) -> pd.Series:
-    """What decides "under-trained" (below COMPETENCE: listed, not ranked): train_acc, the
-    accuracy under the conditioning seen in training; id_acc where a result predates it."""
-    nan = pd.Series(np.nan, index=table.index)
-    train = pd.to_numeric(table.get("train_acc", nan), errors="coerce")
-    return train.fillna(pd.to_numeric(table.get("id_acc", nan), errors="coerce"))
-
-
 def runs_table(records: list[Metrics]) -> pd.DataFrame:
     """runs.csv: one row per run, sorted by task, arch, seed."""
     if not records:
@@ -173,7 +165,7 @@ def leaderboard_table(runs: pd.DataFrame) -> pd.DataFrame:
     if board.empty:
         return pd.DataFrame(columns=["task", "arch", "variant", "n_seeds", "n_failed", "rank",
                                      "under_trained"])
-    board["under_trained"] = ~(training_accuracy(board) >= COMPETENCE)
+    board["under_trained"] = ~(stats.training_accuracy(board) >= COMPETENCE)
     board["rank"] = np.nan
     for _, group in board.groupby(["task", "variant"]):
         ranked = group[~group["under_trained"] & group["ood_acc"].notna()]

@@ -160,7 +160,6 @@ def correlation(
     return out
 
 
-SINGLE_TOKEN_ACC = {"length-single": "acc_k1"}  # sensitivity analysis: task -> training metric
 
 
 def training_accuracy(runs: pd.DataFrame, by_task: dict[str, str] | None = None) -> pd.Series:

@@ -150,8 +150,9 @@ def test_sensitivity_judges_length_single_training_by_acc_k1():
     ])
     primary, left = stats.eligible_runs(runs)
     assert list(primary.index) == [0, 2] and left == {"under-trained (id_acc < 0.8)": 1}
-    sens, left = stats.eligible_runs(runs, training_metric=stats.SINGLE_TOKEN_ACC)
+    sens, left = stats.eligible_runs(runs, training_metric={"length-single": "acc_k1"})
     assert list(sens.index) == [0, 1]  # acc_k1 decides on length-single only
     assert left == {"under-trained (id_acc, acc_k1 on length-single < 0.8)": 1}
     with pytest.raises(ValueError, match="lacks column 'acc_k1' for task 'length-single'"):
-        stats.eligible_runs(runs.drop(columns="acc_k1"), training_metric=stats.SINGLE_TOKEN_ACC)
+        stats.eligible_runs(runs.drop(columns="acc_k1"),
+                            training_metric={"length-single": "acc_k1"})
