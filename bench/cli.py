@@ -13,6 +13,7 @@ COMMANDS = [
     ("bench.commands.run", "run"),
     ("bench.commands.report", "report"),
     ("bench.commands.rescore", "rescore"),
+    ("bench.commands.score", "score"),
     ("bench.commands.listing", "list_"),
     ("bench.commands.data", "data"),
     ("bench.commands.locality", "locality"),

@@ -51,9 +51,11 @@ def _flatten_entanglement(ent: dict | None) -> dict:
 
 def variant(spec: dict) -> str:
     """The row label beside task and arch: profile, then its overrides, then the architecture's
-    hyperparameters (`arch:radius=0.2`), so runs that differ in any of them never average."""
+    hyperparameters (`arch:radius=0.2`), then "scored" for a run of `compbench score`, so runs
+    that differ in any of them never average (a scored checkpoint never with its trained run)."""
     parts = [f"{k}={v}" for k, v in spec.get("overrides") or []]
     parts += [f"arch:{k}={v}" for k, v in spec.get("arch_overrides") or []]
+    parts += ["scored"] if spec.get("scored") else []
     return "+".join([spec.get("profile", ""), *parts]) if parts else spec.get("profile", "")
 
 

@@ -8,9 +8,12 @@ metrics.json (schema_version 2; version 1 files are read and upgraded in `Metric
     error           str | null          why the run failed (after every retry)
     attempts        int                 tries it took (1 = first try)
     traceback       str | null          the last failure's traceback (failed rows only)
-    trained         bool                false for rows that were not trained here (oracle, scored)
-    spec            RunSpec.to_json() decoded: task, arch, seed, profile, overrides, arch_overrides
+    trained         bool                false for rows that were not trained here (the oracle, a
+                                        scored outside denoiser); a scored checkpoint keeps true
+    spec            RunSpec.to_json() decoded: task, arch, seed, profile, overrides, arch_overrides;
+                    a run of `compbench score` adds `scored` (what was scored: bench.run.score)
     resolved        RunSpec.resolve(): every hyperparameter, task version, harness version
+                    (ScoreSpec.resolve(), the scoring's identity, for a scored run)
     task            TaskInfo
     arch            ArchInfo
     accuracy        Accuracy            per test length k and the window means

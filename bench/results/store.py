@@ -1,11 +1,12 @@
 """The results store: `<out>/runs/<run_id>/`, atomic writes, integrity check, resume.
 
-A run directory holds `spec.json`, `checkpoint.pt`, `samples.npz`, `samples.png` (sample grid,
-one row per test length k), `pictures/*.png` (locality pictures) and, written LAST as the
-completion marker, `metrics.json` (its schema: bench.results.schema). Every file is written to a
-temporary name and moved into place with os.replace. A directory without a valid metrics.json, or
-whose files do not match its manifest, is corrupt: it is reported and redone. A failed run has only
-spec.json and metrics.json (status "failed"); a rerun redoes it. Runs written by an older readable
+A run directory holds `spec.json`, `checkpoint.pt` (not for a parameter-free scored denoiser),
+`samples.npz`, `samples.png` (sample grid, one row per test length k), `pictures/*.png` (locality
+pictures) and, written LAST as the completion marker, `metrics.json` (its schema:
+bench.results.schema). Every file is written to a temporary name and moved into place with
+os.replace. A directory without a valid metrics.json, or whose files do not match its manifest, is
+corrupt: it is reported and redone. A failed run has only spec.json and metrics.json (status
+"failed"); a rerun redoes it. Runs written by an older readable
 schema version stay complete: they are read (upgraded in memory) and skipped on resume.
 
 `samples.npz` holds `images` uint8 (N, 3, R, R) (exactly the pixels that were scored), `k` int

@@ -8,6 +8,7 @@ it and a Ray cluster needs no shared file system.
 from __future__ import annotations
 
 import io
+import math
 import time
 from dataclasses import dataclass
 
@@ -101,12 +102,22 @@ def measure_stage(model, denoiser, task, spec, timings: dict) -> tuple[dict, dic
     timings["locality"] = time.perf_counter() - t
     if task.token_dim <= 2:  # no attributes in the tokens: no feature-space probe
         return loc, None
-    from bench.metrics import entanglement
-
     t = time.perf_counter()
-    ent = entanglement.feature_entanglement(model, task, n=max(p.locality_n, 2), seed=0)
+    ent = feature_stage(model, task, spec)
     timings["entanglement"] = time.perf_counter() - t
     return loc, ent
+
+
+def feature_stage(model, task, spec) -> dict:
+    """Feature entanglement of the color concepts; NaN with the reason for a model without
+    `features()` (an outside denoiser need not have one)."""
+    from bench.metrics import entanglement
+
+    if not callable(getattr(model, "features", None)):
+        return {"feature_entanglement": math.nan, "feature_entanglement_random": math.nan,
+                "reason": "the denoiser has no features(x, sigma, tokens, mask) -> (B, F)"}
+    n = max(spec.profile_resolved().locality_n, 2)
+    return entanglement.feature_entanglement(model, task, n=n, seed=0)
 
 
 def samples_npz(samples: Samples, success: np.ndarray) -> bytes:
@@ -118,14 +129,22 @@ def samples_npz(samples: Samples, success: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def draw_stage(model, denoiser, task, spec, samples: Samples, evaluation: Evaluation) -> dict:
-    """The run's files as bytes: locality pictures, checkpoint, sample grid, samples.npz."""
+def draw_stage(model, denoiser, task, spec, samples: Samples, evaluation: Evaluation, *,
+               checkpoint_bytes: bytes | None = None, save_checkpoint: bool = True) -> dict:
+    """The run's files as bytes: locality pictures, checkpoint, sample grid, samples.npz.
+
+    The checkpoint is `checkpoint_bytes` where given (a scored checkpoint, as it was read), else
+    the model's own; none without `save_checkpoint` (a parameter-free outside denoiser).
+    """
     from bench.metrics import pictures
     from bench.run import checkpoint
 
     files = {f"pictures/{name}": png
              for name, png in pictures.locality_pictures(model, task, denoiser=denoiser).items()}
-    files["checkpoint.pt"] = checkpoint.to_bytes(model, spec)
+    if checkpoint_bytes is not None:
+        files["checkpoint.pt"] = checkpoint_bytes
+    elif save_checkpoint:
+        files["checkpoint.pt"] = checkpoint.to_bytes(model, spec)
     files["samples.png"] = pictures.sample_grid(samples.images, samples.k, evaluation.success)
     files["samples.npz"] = samples_npz(samples, evaluation.success)
     return files

@@ -37,8 +37,9 @@ def registry_for(package: str):
     return registry
 
 
-def _load(path: str):
-    """Import `package.module:attr` and return the attribute."""
+def load_object(path: str):
+    """Import `package.module:attr` and return the attribute (PluginError when it does not import
+    or is not callable)."""
     if not is_plugin_path(path):
         raise PluginError(f"plugin {path!r} must look like package.module:factory")
     module_name, attr = path.split(":")
@@ -63,7 +64,7 @@ def register_arch(path: str) -> str:
     registry = registry_for("baselines")
     if path in registry:
         return path
-    factory = _load(path)
+    factory = load_object(path)
     doc = (inspect.getdoc(factory) or "").split("\n")[0]
     registry.register(path, factory, doc or f"plugin architecture {path}")
     return path

@@ -39,7 +39,7 @@ def rescore_run(store: Store, run_id: str) -> str:
     import tasks
     from bench.metrics import accuracy, pictures
     from bench.run import execute
-    from bench.run.spec import RunSpec
+    from bench.run.score import spec_from_dict
 
     m = store.read_metrics(run_id)
     d = store.run_dir(run_id)
@@ -59,7 +59,7 @@ def rescore_run(store: Store, run_id: str) -> str:
     files["samples.npz"] = execute.samples_npz(samples, evaluation.success)
     files["samples.png"] = pictures.sample_grid(samples.images, samples.k, evaluation.success)
     staging = Store(store.out / ".rescore")
-    staging.write(RunResult(spec=RunSpec.from_json(m.spec), run_id=new_id, metrics=metrics,
+    staging.write(RunResult(spec=spec_from_dict(m.spec), run_id=new_id, metrics=metrics,
                             files=files))
     target = store.run_dir(new_id)
     retired = store.out / ".rescore" / f"retired-{run_id}"
