@@ -145,7 +145,7 @@ def alive_nodes(address: str, environ: dict) -> list[str]:
 def node_ids(out: Path) -> list[str | None]:
     """provenance.ray_node_id of every run in the results directory `out`."""
     store = Store(out)
-    return [store.read_metrics(run_id)["provenance"]["ray_node_id"] for run_id in store.run_ids()]
+    return [store.read_metrics(run_id).provenance["ray_node_id"] for run_id in store.run_ids()]
 
 
 @pytest.fixture
