@@ -72,14 +72,21 @@ def ray_session():
     ray.shutdown()
 
 
-@pytest.fixture(scope="session")
-def plugin_dir(tmp_path_factory):
-    """A directory on sys.path holding the test plugin module `cbtest_plugins`."""
-    d = tmp_path_factory.mktemp("plugins")
-    (d / "cbtest_plugins.py").write_text(PLUGIN_SOURCE)
+def module_on_path(tmp_path_factory, name: str, source: str):
+    """Fixture body: a temporary directory on sys.path holding the module `name` (`source`);
+    the path entry and the imported module are removed afterwards."""
+    d = tmp_path_factory.mktemp(name)
+    (d / f"{name}.py").write_text(source)
     sys.path.insert(0, str(d))
     yield d
     sys.path.remove(str(d))
+    sys.modules.pop(name, None)
+
+
+@pytest.fixture(scope="session")
+def plugin_dir(tmp_path_factory):
+    """A directory on sys.path holding the test plugin module `cbtest_plugins`."""
+    yield from module_on_path(tmp_path_factory, "cbtest_plugins", PLUGIN_SOURCE)
 
 
 def smoke_args(out, *extra: str, archs=SMOKE_ARCHS) -> list[str]:

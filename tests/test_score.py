@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import torch
 from click.testing import CliRunner
+from conftest import module_on_path
 
 import tasks
 from bench.cli import main as cli
@@ -104,12 +105,7 @@ def plugin_arch(task, **hparams):
 @pytest.fixture(scope="module")
 def outside_dir(tmp_path_factory):
     """A directory on sys.path holding the module `cbtest_outside`."""
-    d = tmp_path_factory.mktemp("outside")
-    (d / "cbtest_outside.py").write_text(OUTSIDE_SOURCE)
-    sys.path.insert(0, str(d))
-    yield d
-    sys.path.remove(str(d))
-    sys.modules.pop("cbtest_outside", None)
+    yield from module_on_path(tmp_path_factory, "cbtest_outside", OUTSIDE_SOURCE)
 
 
 def score_args(out, *extra: str) -> list[str]:
