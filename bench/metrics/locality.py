@@ -444,6 +444,12 @@ def summarise(per_sigma_scenes: SceneSums, sigmas, n_bootstrap: int, seed: int) 
             "per_scene": per_scene.tolist()}
 
 
+def unmeasured(sigmas) -> dict:
+    """The entry of a metric with no scene to measure it on (NaN at every sigma)."""
+    return {"mean": math.nan, "per_sigma": per_sigma_pairs(dict.fromkeys(sigmas, math.nan)),
+            "lo": math.nan, "hi": math.nan, "n_scenes": 0, "per_scene": []}
+
+
 def measure(
     model,
     task,
@@ -475,9 +481,7 @@ def measure(
     result = {}
     for split in SPLITS:
         if not split_lengths(task, split):
-            result[split] = {m: {"mean": math.nan, "per_sigma": [], "lo": math.nan,
-                                 "hi": math.nan, "n_scenes": 0, "per_scene": []}
-                             for m in metrics}
+            result[split] = {m: unmeasured(sigmas) for m in metrics}
             continue
         values: dict[str, list[list[np.ndarray]]] = {m: [] for m in metrics}
         for scene_n, jacobian in ((n, True), (n_ablation, False)):
@@ -498,7 +502,5 @@ def measure(
                 result[split][m] = summarise(scene_sums(values[m]), sigmas, n_bootstrap,
                                              seeds.probe(seed, 0, Probe.BOOTSTRAP))
             else:  # e.g. the ablation on a split whose scenes all hold one object
-                result[split][m] = {"mean": math.nan, "per_sigma": per_sigma_pairs(
-                    dict.fromkeys(sigmas, math.nan)), "lo": math.nan, "hi": math.nan,
-                    "n_scenes": 0, "per_scene": []}
+                result[split][m] = unmeasured(sigmas)
     return result

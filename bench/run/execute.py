@@ -159,6 +159,13 @@ def task_info(task) -> schema.TaskInfo:
             "train_window": list(task.train_condition_lengths)}
 
 
+def arch_info(spec, model, n_params: int | None) -> schema.ArchInfo:
+    """The arch section of metrics.json: name, conditioning, stated locality bound, size, config."""
+    return {"name": spec.arch, "conditioning": getattr(model, "conditioning", "joint"),
+            "locality_radius": getattr(model, "locality_radius", None), "n_params": n_params,
+            "config": getattr(model, "config", None)}
+
+
 def assemble(spec, model, task, log: dict, evaluation: Evaluation, loc: dict, ent: dict | None,
              timings: dict, threads: int | None, device: str) -> schema.Metrics:
     """The run's metrics from what the stages returned."""
@@ -168,9 +175,7 @@ def assemble(spec, model, task, log: dict, evaluation: Evaluation, loc: dict, en
         run_id=spec.run_id, status="ok", spec=spec.to_dict(), resolved=spec.resolve(),
         provenance={**provenance.collect(device), "threads": threads},
         task=task_info(task),
-        arch={"name": spec.arch, "conditioning": getattr(model, "conditioning", "joint"),
-              "locality_radius": getattr(model, "locality_radius", None),
-              "n_params": log.get("n_params"), "config": getattr(model, "config", None)},
+        arch=arch_info(spec, model, log.get("n_params")),
         accuracy=accuracy.summary(evaluation.per_k, task),
         locality=loc, entanglement=ent,
         train={key: log.get(key) for key in ("status", "seconds", "steps", "n_params",

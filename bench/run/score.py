@@ -148,11 +148,11 @@ class ScoreSpec:
     def from_json(cls, text: str | dict) -> ScoreSpec:
         """Inverse of to_json (also accepts the decoded dict)."""
         d = json.loads(text) if isinstance(text, str) else dict(text)
-        scored = dict(d["scored"])
+        scored = dict(d.pop("scored"))
         ckpt = scored.get("checkpoint")
-        return cls(task=d["task"], arch=d["arch"], seed=d["seed"], profile=d["profile"],
-                   overrides=tuple((k, v) for k, v in d.get("overrides", ())),
-                   arch_overrides=tuple((k, v) for k, v in d.get("arch_overrides", ())),
+        base = RunSpec.from_json(d)  # the RunSpec fields, read (and checked) as a RunSpec's
+        return cls(task=base.task, arch=base.arch, seed=base.seed, profile=base.profile,
+                   overrides=base.overrides, arch_overrides=base.arch_overrides,
                    denoiser=scored.get("denoiser"),
                    checkpoint=None if ckpt is None else canonical_json(
                        {"spec": ckpt["spec"], "config": ckpt["config"]}),
@@ -470,9 +470,7 @@ def score(prepared: Prepared, *, threads: int | None = None) -> RunResult:
     metrics = schema.Metrics(
         run_id=spec.run_id, status="ok", spec=spec.to_dict(), resolved=spec.resolve(),
         provenance=prov, trained=prepared.trained, task=execute.task_info(task),
-        arch={"name": spec.arch, "conditioning": getattr(model, "conditioning", "joint"),
-              "locality_radius": getattr(model, "locality_radius", None),
-              "n_params": n_params(model), "config": getattr(model, "config", None)},
+        arch=execute.arch_info(spec, model, n_params(model)),
         accuracy=accuracy.summary(evaluation.per_k, task), locality=loc, entanglement=ent,
         timings=timings)
     return RunResult(spec=spec, run_id=spec.run_id, metrics=metrics, files=files)
