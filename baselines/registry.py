@@ -59,6 +59,18 @@ def get(name: str, task, **hparams) -> torch.nn.Module:
     return REGISTRY.get(name, task, **hparams)
 
 
+def takes(name: str, keyword: str) -> bool:
+    """Whether `name`'s factory accepts `keyword` (declared, or through **kwargs)."""
+    declared, open_ended = _declared(name)
+    return keyword in declared or open_ended
+
+
+def is_trained(name: str) -> bool:
+    """Whether `name` is trained by the harness: False for a training-free reference (its factory
+    says `trained = False`, as its models do), which suites' ALL and the analyses leave out."""
+    return getattr(REGISTRY.factory(name), "trained", True)
+
+
 def names() -> list[str]:
     """Names of every registered architecture."""
     return REGISTRY.names()

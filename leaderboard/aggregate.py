@@ -142,6 +142,13 @@ def leaderboard_metrics(runs: pd.DataFrame) -> list[str]:
             and pd.api.types.is_numeric_dtype(runs[c]) and not pd.api.types.is_bool_dtype(runs[c])]
 
 
+def _all_trained(group: pd.DataFrame) -> bool:
+    """Whether every run of a leaderboard row was trained here (no `trained` column: yes)."""
+    if "trained" not in group:
+        return True
+    return bool(group["trained"].map(lambda v: str(v).strip().lower() == "true").all())
+
+
 def leaderboard_table(runs: pd.DataFrame) -> pd.DataFrame:
     """leaderboard.csv: per task x arch, mean and 95 % t-interval over seeds, seed values, rank."""
     rows = []
@@ -150,7 +157,8 @@ def leaderboard_table(runs: pd.DataFrame) -> pd.DataFrame:
         ok = group[group["status"] == "ok"].sort_values("seed")
         row = {"task": task, "arch": arch, "variant": variant, "n_seeds": int(len(ok)),
                "n_failed": int((group["status"] != "ok").sum()),
-               "seeds": ";".join(str(s) for s in ok["seed"])}
+               "seeds": ";".join(str(s) for s in ok["seed"]),
+               "trained": _all_trained(group)}
         for col in metrics:
             values = ok[col].to_numpy(dtype=float)
             finite = values[np.isfinite(values)]
@@ -170,11 +178,13 @@ def leaderboard_table(runs: pd.DataFrame) -> pd.DataFrame:
     board["under_trained"] = ~(stats.training_accuracy(board) >= COMPETENCE)
     board["rank"] = np.nan
     for _, group in board.groupby(["task", "variant"]):
-        ranked = group[~group["under_trained"] & group["ood_acc"].notna()]
+        # Reference rows (the oracle, outside denoisers) are shown beside the ranking, not in it.
+        ranked = group[~group["under_trained"] & group["ood_acc"].notna() & group["trained"]]
         order = ranked["ood_acc"].rank(ascending=not higher_is_better("ood_acc"), method="min")
         board.loc[order.index, "rank"] = order
     board["rank"] = board["rank"].astype("Int64")
-    first = ["task", "arch", "variant", "rank", "under_trained", "n_seeds", "n_failed", "seeds"]
+    first = ["task", "arch", "variant", "rank", "under_trained", "trained", "n_seeds", "n_failed",
+             "seeds"]
     board = board[first + [c for c in board.columns if c not in first]]
     return board.sort_values(["task", "variant", "rank", "arch"], na_position="last",
                              kind="stable").reset_index(drop=True)

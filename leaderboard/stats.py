@@ -191,6 +191,8 @@ def eligible_runs(runs: pd.DataFrame, *, tasks=PRIMARY_TASKS, min_id_acc: float 
     measure = "id_acc" + "".join(f", {c} on {t}" for t, c in (training_metric or {}).items())
     for reason, keep_rows in (
         ("not finished", lambda d: d["status"] == "ok" if "status" in d else True),
+        ("not trained here (oracle or scored rows)",
+         lambda d: d["trained"].astype(str).str.lower() == "true" if "trained" in d else True),
         ("other task", lambda d: d["task"].isin(tasks)),
         (f"under-trained ({measure} < {min_id_acc})",
          lambda d: training_accuracy(d, training_metric) >= min_id_acc),

@@ -20,13 +20,17 @@ from bench.suite import suites
 V1_RESULTS = Path(__file__).parent / "data" / "v1_results"  # written by commit bc4512c
 V1_RUN = "4aa84d625a04"  # smoke suite, conv-heatmap-rf5 on length, seed 0
 
-# Run ids of the quick suite's 12 runs, in plan order. A change that moves one must say why, and
+# Run ids of the quick suite's runs, in plan order. A change that moves one must say why, and
 # re-pin them all in one commit. History: bc4512c's ids held through the rooms refactor; re-pinned
 # for task version 2 (the evaluator's per-object outcomes) and the locality sample sizes of the
-# quick profile (locality_n 12, ablation_n 96, a new profile field).
+# quick profile (locality_n 12, ablation_n 96, a new profile field). The analytic-local oracle's
+# two rows (7144ba80815a on length, 4958fba62010 on length-single) were added beside the trained
+# twelve, whose ids did not move.
 QUICK_RUN_IDS = [
     "4a7ca1504a0b", "a94ba4837cb6", "8632658db1a7", "7b344476536a", "078504bf2598",
+    "7144ba80815a",
     "a64b5a6f6173", "9bce470b64d9", "7ab8f7e01c87", "4473bd75b2b2", "d35fd623c86d",
+    "4958fba62010",
     "f577654956d7", "e9f3af3f52f3",
 ]
 

@@ -42,8 +42,10 @@ def resolution_for(name: str) -> int:
     return next((r for r in (16, 32) if build(name, r).locality_radius < 0.6 * r), 32)
 
 
-# Every architecture with a locality_radius, and the resolution its bound is tested at.
-LOCAL = {n: resolution_for(n) for n in baselines.names() if build(n).locality_radius}
+# Every trained architecture with a locality_radius, and the resolution its bound is tested at
+# (the training-free oracle's bounds are tested on its training data in test_oracle.py).
+LOCAL = {n: resolution_for(n) for n in baselines.names()
+         if baselines.is_trained(n) and build(n).locality_radius}
 
 
 def exact_dependency(name: str, model) -> tuple[float, int] | None:

@@ -122,7 +122,7 @@ class TrainLog(TypedDict, total=False):
     n_params: int | None
     final_loss: float | None
     losses: list[float]
-    steps_per_second: float
+    steps_per_second: float | None  # None for a training-free model
 
 
 class TrajectoryPoint(TypedDict, total=False):

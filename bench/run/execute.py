@@ -180,7 +180,7 @@ def assemble(spec, model, task, log: dict, evaluation: Evaluation, loc: dict, en
         locality=loc, entanglement=ent,
         train={key: log.get(key) for key in ("status", "seconds", "steps", "n_params",
                                              "final_loss", "losses", "steps_per_second")},
-        timings=timings)
+        timings=timings, trained=bool(getattr(model, "trained", True)))
 
 
 def failed_result(spec, error: str, attempts: int, traceback: str | None = None) -> RunResult:
@@ -220,7 +220,8 @@ def execute(spec, *, threads: int | None = None, device: str | None = None) -> R
         timings["evaluate"] = time.perf_counter() - t
         loc, ent = measure_stage(model, denoiser, task, spec, timings)
         t = time.perf_counter()
-        files = draw_stage(model, denoiser, task, spec, samples, evaluation)
+        files = draw_stage(model, denoiser, task, spec, samples, evaluation,
+                           save_checkpoint=getattr(model, "trained", True))  # none for the oracle
         timings["pictures"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         metrics = assemble(spec, model, task, trained.log, evaluation, loc, ent, timings,

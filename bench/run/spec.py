@@ -120,8 +120,17 @@ class RunSpec:
         return {"resolution": self.profile_resolved().resolution}
 
     def arch_hparams(self) -> dict:
-        """Keyword hparams for baselines.get(self.arch, task, ...)."""
-        return {"width": self.profile_resolved().width, **dict(self.arch_overrides)}
+        """Keyword hparams for baselines.get(self.arch, task, ...): the profile's width (for an
+        architecture that takes one; the training-free oracle does not) and the overrides."""
+        import baselines
+
+        width = {"width": self.profile_resolved().width}
+        try:
+            if not baselines.takes(self.arch, "width"):
+                width = {}
+        except baselines.UnknownNameError:
+            pass  # not registered here (yet): baselines.get names the known ones when it builds
+        return {**width, **dict(self.arch_overrides)}
 
     def resolve(self) -> dict:
         """Every resolved hyperparameter plus task name/options/version, arch, seed (JSON-ready)."""

@@ -99,10 +99,29 @@ def train(spec: RunSpec, *, threads: int | None = None, device: torch.device | s
         return _train(spec, device=torch.device(device or "cpu"), progress=progress)
 
 
+def fit_reference(model, task, spec: RunSpec, *, device: torch.device, t0: float) -> TrainResult:
+    """A training-free model (`trained = False`, the oracle): no optimiser step; it stores the
+    first `model.n_images` scenes of the run's training set (a prefix of each training length's
+    scenes, rendered from the run's seed as training renders them)."""
+    p = spec.profile_resolved()
+    n = min(model.n_images, p.n_train_scenes)
+    images, tokens, mask = training_set(task, n, spec.seed)
+    model.fit(images.to(device), tokens.to(device), mask.to(device))
+    seconds = time.perf_counter() - t0
+    log = {"status": "ok", "trained": False, "steps": 0, "losses": [], "final_loss": None,
+           "n_params": 0, "threads": torch.get_num_threads(), "device": str(device),
+           "torch": torch.__version__, "conditioning": getattr(model, "conditioning", "joint"),
+           "n_train_images": n, "seconds": seconds, "setup_seconds": seconds, "loop_seconds": 0.0,
+           "steps_per_second": None}
+    return TrainResult(model=model.eval(), log=log)
+
+
 def _train(spec: RunSpec, *, device: torch.device, progress) -> TrainResult:
     t0 = time.perf_counter()
     p = spec.profile_resolved()
     task, model = build(spec, device)
+    if getattr(model, "trained", True) is False:
+        return fit_reference(model, task, spec, device=device, t0=t0)
     single = getattr(model, "conditioning", "joint") == "single"
     images, tokens, mask = training_set(task, p.n_train_scenes, spec.seed)
     data = (images.to(device), tokens.to(device), mask)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bench.run.spec import RunSpec
 from tasks.registry import Registry
 
-ALL = "*"  # in a suite's entries: every registered task / architecture at plan time
+ALL = "*"  # in a suite's entries: every registered task / trained architecture at plan time
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def _expand(name: str, kind: str) -> list[str]:
         return tasks.names()
     import baselines
 
-    return baselines.names()
+    return [a for a in baselines.names() if baselines.is_trained(a)]  # never the oracle
 
 
 # Quick: the claims of DESIGN.md on a laptop. `length` and `length-single` each get the
@@ -52,6 +52,10 @@ def _expand(name: str, kind: str) -> list[str]:
 _QUICK_LENGTH = ("unet-heatmap", "conv-heatmap-rf5", "unet-film", "unet-xattn", "unet-xattn-local")
 # The receptive-field dial of DESIGN.md beside conv-heatmap-rf5 and unet-heatmap (rf = infinity).
 _DIAL = ("conv-heatmap-rf9", "conv-heatmap-rf13", "conv-heatmap-rf17")
+
+# The training-free local-score oracle: a reference row beside the trained ones (not a cell of
+# the analyses, which take trained rows only).
+_ORACLE = "analytic-local"
 
 SUITES: Registry[Suite] = Registry("suite")
 for _suite in (
@@ -65,12 +69,13 @@ for _suite in (
     Suite(
         name="quick",
         description="the paper's claims on a laptop: length, length-single (10 correlated runs, "
-        "incl. unet-xattn vs unet-xattn-local) and color, quick profile, 1 seed",
+        "incl. unet-xattn vs unet-xattn-local, and the analytic-local oracle) and color, quick "
+        "profile, 1 seed",
         profile="quick",
         seeds=(0,),
         entries=(
-            ("length", _QUICK_LENGTH),
-            ("length-single", _QUICK_LENGTH),
+            ("length", (*_QUICK_LENGTH, _ORACLE)),
+            ("length-single", (*_QUICK_LENGTH, _ORACLE)),
             ("color", ("unet-heatmap", "unet-xattn")),
         ),
     ),
