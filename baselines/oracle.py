@@ -35,8 +35,6 @@ from baselines.unet import check_resolution
 
 #: Default number of training images the oracle reads (a subsample of the run's training set).
 N_IMAGES = 2500
-#: Weights per chunk of pixels in the forward pass (4 M floats, 16 MB).
-CHUNK_ELEMENTS = 1 << 22
 #: Match temperature tau of the conditioning term, in heatmap units (a bump peaks at 1).
 MATCH_TEMPERATURE = 0.1
 
@@ -112,18 +110,15 @@ class AnalyticLocal(nn.Module):
                 mask: torch.Tensor) -> torch.Tensor:
         """D (B, 3, R, R) from x (B, 3, R, R) at sigma (B,) under tokens, mask.
 
-        Pixels go in chunks whose weights (chunk, B, N) stay near CHUNK_ELEMENTS: tensors that
-        small are reused by the allocator instead of being mapped afresh on every call."""
+        One 2-D GEMM per pixel: under torch.func's vmap (the locality probes) a batched 2-D
+        matmul folds the vmapped dimension into its rows, where a batched bmm against the stored
+        keys would copy them once per cotangent."""
         B, _, R, _ = x.shape
         query = self.query(x, sigma, tokens, mask)  # (P, B, F + 2)
         keys, centre = self._keys.to(x.dtype), self._centre.to(x.dtype)  # (P, F+2, N), (P, N, 3)
-        step = max(1, CHUNK_ELEMENTS // (B * keys.shape[-1]))
-        out = []
-        for start in range(0, R * R, step):
-            rows = slice(start, start + step)
-            w = torch.softmax(torch.bmm(query[rows], keys[rows]), dim=-1)  # (chunk, B, N)
-            out.append(torch.bmm(w, centre[rows]))  # (chunk, B, 3)
-        return torch.cat(out).permute(1, 2, 0).reshape(B, 3, R, R)
+        D = [torch.softmax(q @ k, dim=-1) @ c  # (B, N) weights -> (B, 3)
+             for q, k, c in zip(query.unbind(0), keys.unbind(0), centre.unbind(0), strict=True)]
+        return torch.stack(D, dim=-1).reshape(B, 3, R, R)
 
     def macs_per_call(self) -> int:
         """Multiply-accumulates per sample of one forward: the two distance GEMMs and the mean."""

@@ -182,3 +182,17 @@ def test_measured_peak_counts_two_n_cubed_flops(monkeypatch):
     monkeypatch.undo()
     r = CliRunner().invoke(cli, ["perf", "peak", "--threads", "1"])
     assert r.exit_code == 0 and "GFLOP/s fp32" in r.output and "estimate from flags" in r.output
+
+
+def test_cli_oracle_times_calls_and_train_refuses_the_oracle(tmp_path):
+    out = tmp_path / "oracle.json"
+    r = CliRunner().invoke(cli, ["perf", "oracle", "--n-images", "6", "--batch", "2", "--calls",
+                                 "1", "--json-out", str(out)])
+    assert r.exit_code == 0, r.output
+    import json
+
+    row = json.loads(out.read_text())[0]
+    assert row["n_images"] == 6 and row["batch"] == 2 and row["calls_per_second"] > 0
+    assert row["gmac_per_second"] > 0
+    r = CliRunner().invoke(cli, ["perf", "train", "--arch", "analytic-local"])
+    assert r.exit_code == 2 and "perf oracle" in r.output and "Traceback" not in r.output

@@ -32,7 +32,10 @@ def train_(profile, task, archs, steps, warmup, repeats, threads, json_out) -> N
     click.echo(f"{'arch':18s} {'params':>8s} {'GFLOP/step':>10s} {'harness/s':>9s} "
                f"{'bare/s':>7s} {'ratio':>6s} {'GFLOP/s':>8s}   (per CPU-second: "
                f"harness/s bare/s ratio GFLOP/s)")
-    for arch in archs or baselines.names():
+    for arch in archs or [a for a in baselines.names() if baselines.is_trained(a)]:
+        if not baselines.is_trained(arch):
+            raise click.BadParameter(f"{arch!r} is not trained (time it with `compbench perf "
+                                     "oracle`)", param_hint="--arch")
         r = measure_train(task, arch, profile, steps=steps, warmup=warmup, repeats=repeats,
                           threads=threads)
         rows.append(r)
@@ -68,6 +71,33 @@ def locality_(profile, task, archs, n, train_steps, json_out) -> None:
         rows.append(r)
         click.echo(f"{arch:18s} {r['conditioning']:6s} {r['measure_seconds']:9.1f} "
                    f"{r['train_seconds_estimate']:13.1f} {100 * r['share']:5.1f}%")
+    if json_out:
+        write_json(rows, json_out)
+
+
+@perf.command("oracle")
+@click.option("--task", type=TASK, default="length", show_default=True)
+@click.option("--n-images", "n_images", type=click.IntRange(1), multiple=True,
+              help="Training images the oracle reads (repeatable; default 250, 1000, 2500).")
+@click.option("--batch", default=64, show_default=True, type=click.IntRange(1),
+              help="Samples per call (the quick profile samples 64 per k).")
+@click.option("--calls", default=5, show_default=True, type=click.IntRange(1))
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--json-out", type=click.Path(dir_okay=False), help="Also write the rows as JSON.")
+def oracle_(task, n_images, batch, calls, threads, json_out) -> None:
+    """Denoiser calls per second of the training-free analytic-local oracle."""
+    from bench.commands.locality import write_json
+    from bench.perf.oracle import measure_oracle
+
+    rows = []
+    click.echo(f"{'n_images':>8s} {'fit s':>6s} {'s/call':>7s} {'CPU s/call':>10s} "
+               f"{'calls/s':>7s} {'GMAC/s':>7s}   (batch {batch}, {threads} thread(s))")
+    for n in n_images or (250, 1000, 2500):
+        r = measure_oracle(task, n, batch=batch, calls=calls, threads=threads)
+        rows.append(r)
+        click.echo(f"{r['n_images']:8d} {r['fit_seconds']:6.1f} {r['seconds_per_call']:7.3f} "
+                   f"{r['cpu_seconds_per_call']:10.3f} {r['calls_per_second']:7.2f} "
+                   f"{r['gmac_per_second']:7.1f}")
     if json_out:
         write_json(rows, json_out)
 
