@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from bench.results.definitions import RECORD_ONLY_FIELDS
 from tasks.registry import Registry
 
 
@@ -37,6 +38,7 @@ class Profile:
     sigma_max: float = 80.0
     rho: float = 7.0
     ablation_n: int | None = None  # test scenes per split for the ablation score (None: locality_n)
+    track_points: int = 0  # checkpoints along training that record accuracy and locality (0: off)
 
     def __post_init__(self):
         if self.sampler not in SAMPLERS:
@@ -55,12 +57,16 @@ class Profile:
                 f"ema_halflife_share must be in (0, 1], got {self.ema_halflife_share!r}")
         if self.ablation_n is not None and self.ablation_n < 1:
             raise ValueError(f"ablation_n must be >= 1 (or None), got {self.ablation_n!r}")
-        if self.warmup_steps < 0:
-            raise ValueError(f"warmup_steps must be >= 0, got {self.warmup_steps!r}")
+        for field in ("warmup_steps", "track_points"):
+            if getattr(self, field) < 0:
+                raise ValueError(f"{field} must be >= 0, got {getattr(self, field)!r}")
 
-    def to_dict(self) -> dict:
-        """All fields as a plain dict (JSON-ready)."""
-        return dataclasses.asdict(self)
+    def to_dict(self, records: bool = True) -> dict:
+        """All fields as a plain dict (JSON-ready). A record-only field is left out where it is
+        off (0), or always with `records=False` (a run that trains nothing records nothing), so
+        a run without its records resolves, and hashes, as before the field existed."""
+        return {key: value for key, value in dataclasses.asdict(self).items()
+                if key not in RECORD_ONLY_FIELDS or (records and value)}
 
     def denoiser(self, model):
         """The denoiser this profile samples and probes `model` through (composition, guidance)."""
