@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
+
 from bench.results.definitions import RECORD_ONLY_FIELDS
 from tasks.registry import Registry
 
@@ -79,6 +81,21 @@ class Profile:
         """EMA half-life in optimiser steps."""
         return self.ema_halflife_share * self.steps
 
+    @property
+    def tracked_steps(self) -> tuple[int, ...]:
+        """The training steps at which a run records its trajectory (none while off)."""
+        return track_steps(self.steps, self.track_points)
+
+
+def track_steps(steps: int, n: int) -> tuple[int, ...]:
+    """The points of np.geomspace(steps / 2^(n-1), steps, n), each the double of the one before
+    (divided exactly, rounded half up, at least 1, repeats dropped): 3000 steps, n = 6 -> 94,
+    188, 375, 750, 1500, 3000."""
+    if n < 1:
+        return ()
+    points = np.floor(steps / 2.0 ** np.arange(n - 1, -1, -1) + 0.5).astype(int)  # (n,)
+    return tuple(int(s) for s in np.unique(np.maximum(points, 1)))
+
 
 SAMPLERS = ("heun", "euler")
 LR_SCHEDULES = ("constant", "cosine")
@@ -94,12 +111,12 @@ for _profile in (
     Profile(name="quick", resolution=16, width=32, steps=3000, batch_size=32, lr=2e-3,
             warmup_steps=100, ema_halflife_share=0.05, n_train_scenes=10000, p_uncond=0.1,
             sampler="heun", sampler_steps=18, samples_per_k=64, guidance=None, locality_n=12,
-            ablation_n=96),
+            ablation_n=96, track_points=6),
     # For a GPU: 64 px, wider, longer.
     Profile(name="paper", resolution=64, width=64, steps=40000, batch_size=64, lr=1e-3,
             warmup_steps=1000, ema_halflife_share=0.05, n_train_scenes=20000, p_uncond=0.1,
             sampler="heun", sampler_steps=32, samples_per_k=256, guidance=None,
-            locality_n=64, ablation_n=256, loss_every=200),
+            locality_n=64, ablation_n=256, loss_every=200, track_points=6),
 ):
     PROFILES.register(_profile.name, lambda p=_profile: p, f"{_profile.steps} steps at "
                       f"{_profile.resolution} px, width {_profile.width}")
