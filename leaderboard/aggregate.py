@@ -7,7 +7,14 @@ import re
 import numpy as np
 import pandas as pd
 
-from bench.results import COMPETENCE, LOCALITY_METRICS, Metrics, Store, higher_is_better
+from bench.results import (
+    COMPETENCE,
+    LOCALITY_METRICS,
+    RECORD_ONLY_FIELDS,
+    Metrics,
+    Store,
+    higher_is_better,
+)
 from leaderboard import stats
 
 COLOR_METRICS = ("color_acc", "heldout_pair_acc", "seen_pair_acc", "feature_entanglement",
@@ -52,8 +59,12 @@ def _flatten_entanglement(ent: dict | None) -> dict:
 def variant(spec: dict) -> str:
     """The row label beside task and arch: profile, then its overrides, then the architecture's
     hyperparameters (`arch:radius=0.2`), then "scored" for a run of `compbench score`, so runs
-    that differ in any of them never average (a scored checkpoint never with its trained run)."""
-    parts = [f"{k}={v}" for k, v in spec.get("overrides") or []]
+    that differ in any of them never average (a scored checkpoint never with its trained run).
+
+    Record-only overrides (RECORD_ONLY_FIELDS, e.g. track_points) are left out: they add records
+    and change no number, so a run that records its trajectory, or says explicitly that it does
+    not (the confirm suite's track_points=0), shares its row with runs written without them."""
+    parts = [f"{k}={v}" for k, v in spec.get("overrides") or [] if k not in RECORD_ONLY_FIELDS]
     parts += [f"arch:{k}={v}" for k, v in spec.get("arch_overrides") or []]
     parts += ["scored"] if spec.get("scored") else []
     return "+".join([spec.get("profile", ""), *parts]) if parts else spec.get("profile", "")

@@ -99,7 +99,8 @@ def provenance_lines(prov: dict) -> dict:
 def render(*, report: dict, board: pd.DataFrame, runs: pd.DataFrame, corrupt: list,
            scatter: bytes, curves: dict[str, bytes], samples: list[tuple[str, bytes]],
            failures: dict[str, bytes] | None = None,
-           pictures: list[tuple[str, bytes]]) -> str:
+           pictures: list[tuple[str, bytes]],
+           over_training: dict[str, bytes] | None = None) -> str:
     """The whole page, from templates/leaderboard.html.j2."""
     corr = report.get("correlation") or {}
     left_out = ", ".join(f"{n} {why}" for why, n in (corr.get("left_out") or {}).items())
@@ -108,6 +109,8 @@ def render(*, report: dict, board: pd.DataFrame, runs: pd.DataFrame, corrupt: li
         corr=corr, left_out=left_out, analysis=report.get("analysis") or {},
         secondary=corr.get("secondary") or [], scatter=scatter, curves=sorted(curves.items()),
         failure_figures=sorted((failures or {}).items()),
+        trajectories=report.get("trajectories") or {"runs": []},
+        trajectory_figures=sorted((over_training or {}).items()),
         intervention=report.get("intervention") or [], failed=failed_runs(runs),
         corrupt=corrupt, samples=samples, pictures=pictures,
         provenance=provenance_lines(report.get("provenance") or {}),

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from bench.results.definitions import COMPETENCE
 from bench.results.io import figure_png
@@ -117,4 +118,36 @@ def failure_modes(runs: pd.DataFrame, task: str) -> bytes:
                loc="center right", fontsize=7)
     fig.suptitle(f"{task}: how samples fail, per object outcome", fontsize=9)
     fig.subplots_adjust(right=1 - 1.4 / fig.get_figwidth(), wspace=0.45)
+    return _png(fig)
+
+
+def trajectories(runs: list[dict], title: str) -> bytes:
+    """Placed accuracy and the two OOD locality scores against training step (log x), a panel
+    each, a line per run (entries of leaderboard.trajectory.summary)."""
+    from leaderboard.trajectory import LABELS, SCORES
+
+    mixed = len({r["variant"] for r in runs}) > 1
+    ticks = sorted({p["step"] for r in runs for p in r["points"]})
+    sns.set_theme(style="whitegrid")
+    fig = Figure(figsize=(3.2 * len(SCORES) + 1.2, 2.8))
+    axes = fig.subplots(1, len(SCORES), squeeze=False)[0]
+    for ax, score in zip(axes, SCORES, strict=True):
+        lowest = 0.0
+        for run in runs:
+            steps = [p["step"] for p in run["points"]]
+            values = np.array([np.nan if p[score] is None else p[score] for p in run["points"]],
+                              dtype=float)  # (points,)
+            label = f"seed {run['seed']}" + (f" ({run['variant']})" if mixed else "")
+            ax.plot(steps, values, marker="o", ms=3, label=label)
+            lowest = min(lowest, np.nanmin(values, initial=0.0))
+        ax.set_xscale("log")
+        ax.set_xticks(ticks, [str(t) for t in ticks], fontsize=6, rotation=45)
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_ylim(lowest - 0.05, 1.05)
+        ax.set_xlabel("training step")
+        ax.set_title(LABELS[score], fontsize=8)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.subplots_adjust(right=1 - 1.2 / fig.get_figwidth(), wspace=0.3, top=0.82, bottom=0.25)
     return _png(fig)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from bench import __version__
 from bench.results import Metrics, Store, atomic_write, jsonable
-from leaderboard import aggregate, analysis, plots, stats
+from leaderboard import aggregate, analysis, plots, stats, trajectory
 from leaderboard import html as page
 
 MAX_PICTURES_PER_RUN = 6
@@ -95,6 +95,13 @@ def _images(store: Store, runs: pd.DataFrame) -> tuple[list, list]:
     return samples, pictures
 
 
+def trajectory_figures(summary: dict) -> dict[str, bytes]:
+    """One figure per task x arch of the tracked runs: accuracy and locality over training."""
+    return {f"{task} / {arch}: accuracy and locality over training":
+            plots.trajectories(runs, f"{task} / {arch}")
+            for (task, arch), runs in trajectory.cells(summary).items()}
+
+
 def build_report(out_dir) -> dict[str, Path]:
     """Write runs.csv, leaderboard.csv, report.json and leaderboard.html into `out_dir`."""
     out = Path(out_dir)
@@ -117,16 +124,18 @@ def build_report(out_dir) -> dict[str, Path]:
         "corrupt": [{"run_id": r, "reason": why} for r, why in corrupt],
         "provenance": provenance_summary(records, out),
         "timing": timing_summary(records, store.drive_logs()),
+        "trajectories": trajectory.summary(records),
     }
     curves, failures = {}, {}
     for task in sorted(ok["task"].unique()) if len(ok) else []:
         curves[f"{task}: accuracy vs k (train range shaded)"] = plots.accuracy_vs_k(runs, task)
         failures[f"{task}: share of labelled objects per outcome vs k"] = plots.failure_modes(
             runs, task)
+    over_training = trajectory_figures(report["trajectories"])
     samples, pictures = _images(store, runs)
     html_text = page.render(report=report, board=board, runs=runs, corrupt=corrupt,
                             scatter=plots.locality_scatter(runs), curves=curves, failures=failures,
-                            samples=samples, pictures=pictures)
+                            samples=samples, pictures=pictures, over_training=over_training)
     paths = {name: out / name for name in ("runs.csv", "leaderboard.csv", "report.json",
                                            "leaderboard.html")}
     atomic_write(paths["runs.csv"], runs.to_csv(index=False).encode())

@@ -25,13 +25,15 @@ V1_RUN = "4aa84d625a04"  # smoke suite, conv-heatmap-rf5 on length, seed 0
 # for task version 2 (the evaluator's per-object outcomes) and the locality sample sizes of the
 # quick profile (locality_n 12, ablation_n 96, a new profile field). The analytic-local oracle's
 # two rows (7144ba80815a on length, 4958fba62010 on length-single) were added beside the trained
-# twelve, whose ids did not move.
+# twelve, whose ids did not move. Re-pinned, all fourteen, when the quick profile began to record
+# 6 trajectory points (track_points = 6: accuracy and locality over training; the oracle's rows
+# move with the profile too, though it trains nothing to track).
 QUICK_RUN_IDS = [
-    "4a7ca1504a0b", "a94ba4837cb6", "8632658db1a7", "7b344476536a", "078504bf2598",
-    "7144ba80815a",
-    "a64b5a6f6173", "9bce470b64d9", "7ab8f7e01c87", "4473bd75b2b2", "d35fd623c86d",
-    "4958fba62010",
-    "f577654956d7", "e9f3af3f52f3",
+    "3104afc285d6", "508426d9702e", "214b5d368612", "25e437d6e577", "460882113c07",
+    "572106a648df",
+    "692e01fdbe87", "24ed2bc28f24", "7f0229ffa72d", "3ec53a96748c", "66c8cb30e833",
+    "7d9af83af8ec",
+    "0a7e462dabc6", "36a0e2312581",
 ]
 
 

@@ -383,6 +383,14 @@ def test_same_draw_and_deterministic():
     )
 
 
+def test_without_spatial_the_conditional_scores_are_unchanged(results):
+    cheap = run(Mixed(), spatial=False)
+    for split, full in results["mixed"].items():
+        assert set(cheap[split]) == set(full) - set(locality.SPATIAL_METRICS)
+        for name, entry in cheap[split].items():
+            assert entry == full[name], (split, name)
+
+
 def test_pixels_half_on_objects_and_away_from_border():
     task = FakeTask()
     for batch in locality.prepare(task, "id", 6, seed=3, pixels_per_scene=4):

@@ -14,8 +14,8 @@ from bench.results.schema import Metrics
 from bench.results.store import RunResult, Store
 from bench.run.spec import RunSpec
 
-TIMINGS = {"train": 10.0, "sample": 4.0, "evaluate": 1.0, "locality": 2.0, "pictures": 1.0,
-           "total": 20.0}  # 2 s of the total in no named stage
+TIMINGS = {"train": 10.0, "track": 1.0, "sample": 4.0, "evaluate": 1.0, "locality": 2.0,
+           "pictures": 1.0, "total": 20.0}  # 1 s of the total in no named stage
 TRAIN = {"status": "ok", "seconds": 10.5, "steps": 100, "n_params": 10, "final_loss": 0.1,
          "losses": [0.1], "steps_per_second": 10.0}
 
@@ -46,8 +46,8 @@ def test_breakdown_sums_and_shares(results):
     rows = {label: (wall, share, rs) for label, wall, share, rs in b["rows"]}
     # 2 slots (2 CPUs, 1 per run): stage wall = run-seconds / 2.
     assert b["slots"] == 2 and b["n_timed"] == 2 and b["n_untimed"] == 1
-    expected = {"training": 10.0, "sampling": 4.0, "evaluation": 1.0, "locality": 2.0,
-                "pictures/other": 3.0, "idle slots/failed": 25.0 - 40.0 / 2,
+    expected = {"training": 10.0, "tracking": 1.0, "sampling": 4.0, "evaluation": 1.0,
+                "locality": 2.0, "pictures/other": 2.0, "idle slots/failed": 25.0 - 40.0 / 2,
                 "Ray start-up": 5.0, "driver overhead": 32.0 - 5.0 - 25.0}
     assert set(rows) == set(expected)
     for label, wall in expected.items():

@@ -193,3 +193,56 @@ def test_report_shows_the_analysis_plans_and_how_samples_fail(report):
     assert 'id="failure-modes"' in html and 'class="failures"' in html
     runs = pd.read_csv(report["paths"]["runs.csv"])
     assert {"train_acc", "share_faint_k5", "placed_k5", "trained"} <= set(runs.columns)
+
+
+@pytest.mark.parametrize("values, expected", [
+    ([0.9, 0.95, 1.0, 1.0], "at start"),
+    ([0.1, 0.5, 0.85, 1.0], 40),  # 0.85 >= 0.8 x 1.0 first at the third point
+    ([float("nan"), 0.2, float("nan"), 0.5], 80),  # NaN never crosses; the final is the last finite
+    ([0.6, 0.1, 0.5, float("nan")], "at start"),
+    ([0.0, 0.0, 0.0, 0.0], "never"),  # a final value of 0 leaves nothing to reach
+    ([-0.5, -0.4, -0.3, -0.2], "never"),
+    ([float("nan")] * 4, "never"),
+])
+def test_crossing_step(values, expected):
+    from leaderboard.trajectory import crossing
+
+    assert crossing([10, 20, 40, 80], values) == expected
+
+
+def _trajectory(placed: list[float], ablation: list[float]) -> dict:
+    points = [{"step": step, "placed": {"1": p, "3": p, "5": p}, "placed_mean": p,
+               "locality": {split: {"cond_locality": None, "cond_locality_ablation": a}
+                            for split in ("id", "ood")}, "seconds": 0.1}
+              for step, p, a in zip((94, 188, 375), placed, ablation, strict=True)]
+    return {"ema": "bias-corrected", "lengths": [1, 3, 5], "n_samples": 32,
+            "sigmas": [1.03, 10.0], "points": points}
+
+
+def test_report_draws_and_tables_the_trajectories(tmp_path):
+    import dataclasses
+
+    from conftest import fake_metrics
+
+    from bench.results.store import RunResult, Store
+    from bench.run.spec import RunSpec
+
+    for seed, trajectory in ((0, _trajectory([0.1, 0.75, 0.9], [0.5, 0.6, 0.6])), (1, None)):
+        spec = RunSpec("length", "unet-heatmap", seed, "smoke", (("track_points", 3),))
+        metrics = dataclasses.replace(fake_metrics(spec, id_acc=1.0, ood_acc=0.5,
+                                                   cond_locality=0.5), trajectory=trajectory)
+        Store(tmp_path).write(RunResult(spec=spec, run_id=spec.run_id, metrics=metrics))
+    paths = build_report(tmp_path)
+    (run,) = json.loads(paths["report.json"].read_text())["trajectories"]["runs"]
+    assert (run["seed"], run["variant"], [p["step"] for p in run["points"]]) == (
+        0, "smoke", [94, 188, 375])
+    assert run["crossing"] == {"placed_mean": 188, "cond_locality": "never",
+                               "cond_locality_ablation": "at start"}
+    html = paths["leaderboard.html"].read_text()
+    assert 'id="trajectory-crossings"' in html and 'class="trajectory"' in html
+    assert "length / unet-heatmap: accuracy and locality over training" in html
+
+
+def test_a_report_without_trajectories_says_so(report):
+    assert report["json"]["trajectories"]["runs"] == []
+    assert "No run recorded a trajectory" in report["html"]

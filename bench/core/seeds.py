@@ -22,6 +22,7 @@ class Stream(enum.IntEnum):
     BATCH = 2  # batch rows, the one object kept by "single" models, classifier-free dropout
     NOISE = 3  # training sigma and noise
     SAMPLE = 7  # generation; path: the test length k, then `sample` per sample index
+    TRACK = 8  # generation at the tracked training steps; path: point index, k, then `sample`
 
 
 class Probe(enum.IntEnum):

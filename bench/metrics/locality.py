@@ -50,6 +50,7 @@ SENSITIVITY_FLOOR = 1e-3  # below it a token counts as ignored (see the module d
 BORDER_RADII = 2.0  # pixels p lie at least this many object radii from the border
 FRAC_RADII = 2.0  # spatial_frac: share of the mass within this many object radii
 METRICS = LOCALITY_METRICS
+SPATIAL_METRICS = ("spatial_r50", "spatial_r50_radii", "spatial_frac")  # the costly VJP scores
 
 
 def combined(model):
@@ -335,11 +336,12 @@ def can_trim(D, batch: Batch, sigma: float = 1.0, rtol: float = 1e-5) -> bool:
 
 def measure_batch(
     D, batch: Batch, sigma: float, token_dim: int, trim: bool = False, *,
-    jacobian: bool = True, ablation: bool = True,
+    jacobian: bool = True, ablation: bool = True, spatial: bool = True,
 ) -> dict[str, np.ndarray]:
     """Values of the metrics for one batch at one sigma, per scene: (B, per-scene count) arrays
-    (tokens or pixels of scene b in row b). `jacobian` computes the spatial and Jacobian scores,
-    `ablation` the forward-only ablation score (scenes with k >= 2 only)."""
+    (tokens or pixels of scene b in row b). `jacobian` computes the spatial (unless not
+    `spatial`) and Jacobian scores, `ablation` the forward-only ablation score (scenes with
+    k >= 2 only)."""
     B, _, R, _ = batch.x0.shape
     k = batch.k
     if trim:
@@ -365,15 +367,8 @@ def measure_batch(
     if not jacobian:
         return out
 
-    # Spatial maps around the sampled pixels.
-    g = spatial_mass(D, x, sig, batch.tokens, batch.mask, batch.pixels).numpy()  # (B, m, R, R)
-    m = batch.pixels.shape[1]
-    r50, frac = np.empty((B, m)), np.empty((B, m))
-    for b in range(B):
-        for i in range(m):
-            r50[b, i], frac[b, i] = r50_frac(g[b, i], batch.pixels[b, i], batch.radius[b])
-    out["spatial_r50"], out["spatial_frac"] = r50, frac  # (B, m)
-    out["spatial_r50_radii"] = r50 / batch.radius[:, None]  # (B, m)
+    if spatial:
+        out.update(spatial_scores(D, x, sig, batch))
 
     # Conditional maps: one JVP per token coordinate.
     n_attr = token_dim - 2
@@ -389,6 +384,19 @@ def measure_batch(
         scale_attr = np.repeat((1.0 / norm)[:, None], k, 1)  # (B, k): per unit attribute
         out["cond_locality_attr"] = region_ratios(h_attr, batch.regions, scale_attr)[0]
     return out
+
+
+def spatial_scores(D, x: torch.Tensor, sig: torch.Tensor, batch: Batch) -> dict[str, np.ndarray]:
+    """spatial_r50, spatial_r50_radii and spatial_frac around the batch's pixels -> (B, m) each."""
+    B = x.shape[0]
+    g = spatial_mass(D, x, sig, batch.tokens, batch.mask, batch.pixels).numpy()  # (B, m, R, R)
+    m = batch.pixels.shape[1]
+    r50, frac = np.empty((B, m)), np.empty((B, m))
+    for b in range(B):
+        for i in range(m):
+            r50[b, i], frac[b, i] = r50_frac(g[b, i], batch.pixels[b, i], batch.radius[b])
+    return {"spatial_r50": r50, "spatial_frac": frac,
+            "spatial_r50_radii": r50 / batch.radius[:, None]}
 
 
 def _finite_mean(a: np.ndarray, axis: int) -> np.ndarray:
@@ -461,6 +469,7 @@ def measure(
     pixels_per_scene: int = PIXELS_PER_SCENE,
     denoiser=None,
     n_bootstrap: int = N_BOOTSTRAP,
+    spatial: bool = True,
 ) -> dict:
     """Locality metrics of DESIGN.md: result[split][metric] = {"mean", "per_sigma": [[sigma, v]],
     "lo", "hi" (95 % bootstrap over test scenes), "n_scenes", "per_scene"}.
@@ -469,6 +478,8 @@ def measure(
     (default n) for the forward-only ablation score; scenes, noise and pixels depend on `seed`
     only, so every model sees the same draw. Means are unweighted over sigma of the per-sigma
     means. `denoiser` is the combined denoiser the model's sampler uses (default: the model's own).
+    Without `spatial` the spatial scores (SPATIAL_METRICS, one VJP per pixel and channel) are
+    neither computed nor returned.
     """
     sigmas = SIGMAS if sigmas is None else tuple(float(s) for s in sigmas)
     if not sigmas or any(not s > 0 for s in sigmas):
@@ -477,7 +488,8 @@ def measure(
     n_ablation = n if n_ablation is None else int(n_ablation)
     D = denoiser if denoiser is not None else combined(model)
     device = device_of(model)
-    metrics = [m for m in METRICS if m != "cond_locality_attr" or task.token_dim > 2]
+    metrics = [m for m in METRICS if (m != "cond_locality_attr" or task.token_dim > 2)
+               and (spatial or m not in SPATIAL_METRICS)]
     result = {}
     for split in SPLITS:
         if not split_lengths(task, split):
@@ -491,7 +503,8 @@ def measure(
             for i, sigma in enumerate(sigmas):
                 for batch, trim in zip(batches, trims, strict=True):
                     found = measure_batch(D, batch, sigma, task.token_dim, trim,
-                                          jacobian=jacobian, ablation=not jacobian)
+                                          jacobian=jacobian, ablation=not jacobian,
+                                          spatial=spatial)
                     for name, v in found.items():
                         if len(values[name]) <= i:
                             values[name].append([])

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from bench.results import Metrics, Store
 
-STAGES = ("train", "sample", "evaluate", "locality")  # their own rows; the rest is "pictures/other"
-LABELS = {"train": "training", "sample": "sampling", "evaluate": "evaluation",
+STAGES = ("train", "track", "sample", "evaluate", "locality")  # own rows; the rest "pictures/other"
+LABELS = {"train": "training", "track": "tracking", "sample": "sampling", "evaluate": "evaluation",
           "locality": "locality", "other": "pictures/other", "gaps": "idle slots/failed",
           "executor_start": "Ray start-up", "driver": "driver overhead"}
 

@@ -9,6 +9,7 @@ from bench.results.definitions import (
     ID_LENGTHS,
     LOCALITY_METRICS,
     OOD_LENGTHS,
+    RECORD_ONLY_FIELDS,
     WINDOWS,
     higher_is_better,
 )
@@ -17,7 +18,8 @@ from bench.results.schema import SCHEMA_VERSION, Metrics
 from bench.results.store import IncompatibleResultsError, RunResult, RunState, Store
 
 __all__ = [
-    "COMPETENCE", "DIRECTIONS", "ID_LENGTHS", "LOCALITY_METRICS", "OOD_LENGTHS", "SCHEMA_VERSION",
-    "WINDOWS", "IncompatibleResultsError", "Metrics", "RunResult", "RunState", "Store",
+    "COMPETENCE", "DIRECTIONS", "ID_LENGTHS", "LOCALITY_METRICS", "OOD_LENGTHS",
+    "RECORD_ONLY_FIELDS", "SCHEMA_VERSION", "WINDOWS", "IncompatibleResultsError", "Metrics",
+    "RunResult", "RunState", "Store",
     "atomic_write", "canonical_json", "config_hash", "higher_is_better", "jsonable", "sha256",
 ]

@@ -20,9 +20,10 @@ metrics.json (schema_version 2; version 1 files are read and upgraded in `Metric
     locality        {split: {metric: LocalityEntry}}, split in "id", "ood"
     entanglement    feature_entanglement() (color task) or null
     train           TrainLog
-    timings         seconds per stage: train, sample, evaluate, locality, pictures,
-                    entanglement, total
-    trajectory      list of TrajectoryPoint or null (accuracy and locality along training)
+    timings         seconds per stage: train, track (tracked runs: outside train), sample,
+                    evaluate, locality, pictures, entanglement, total
+    trajectory      Trajectory or null (accuracy and locality along training; null when the
+                    profile's track_points is 0, and for a model that is not trained here)
     rescored        null, or {from_run_id, from_task_version, at}: re-evaluated samples
     provenance      {git: {commit, dirty}, packages: {name: version}, hardware: {...}, threads}
     files           {relative path: {sha256, bytes}} of every other file of the run directory
@@ -123,14 +124,28 @@ class TrainLog(TypedDict, total=False):
     final_loss: float | None
     losses: list[float]
     steps_per_second: float | None  # None for a training-free model
+    track_seconds: float  # tracked runs: seconds spent tracking, not counted in `seconds`
 
 
 class TrajectoryPoint(TypedDict, total=False):
-    """Reserved: accuracy and locality of the EMA weights at one training step."""
+    """Accuracy and locality of the bias-corrected EMA weights at one training step."""
 
-    step: int
-    accuracy: dict[str, float | None]  # "k<k>": placed accuracy
-    locality: dict[str, float | None]
+    step: int  # optimiser steps done
+    placed: dict[str, float]  # str(k) -> share of the k-object samples that are `placed`
+    placed_mean: float  # mean over the lengths
+    locality: dict[str, dict[str, float | None]]  # split -> {cond_locality,
+    #                                                cond_locality_ablation}: means over `sigmas`
+    seconds: float  # time this point took
+
+
+class Trajectory(TypedDict, total=False):
+    """Accuracy and locality along training (bench.run.track)."""
+
+    ema: str  # "bias-corrected": (ema - beta^s theta_0) / (1 - beta^s), trained iterates only
+    lengths: list[int]  # object counts k of `placed`
+    n_samples: int  # samples per k at each point
+    sigmas: list[float]  # noise levels of the locality scores
+    points: list[TrajectoryPoint]  # in increasing step
 
 
 @dataclasses.dataclass
@@ -153,7 +168,7 @@ class Metrics:
     entanglement: dict | None = None
     train: TrainLog | None = None
     timings: dict[str, float] | None = None
-    trajectory: list[TrajectoryPoint] | None = None
+    trajectory: Trajectory | None = None
     rescored: dict | None = None  # {from_run_id, from_task_version, at} after `compbench rescore`
 
     def __post_init__(self):

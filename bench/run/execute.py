@@ -45,30 +45,41 @@ class Evaluation:
     success: np.ndarray  # (N,) bool
 
 
-def train_stage(spec, *, threads: int | None, device: str):
-    """Train the spec's model (RunFailed if training did not finish)."""
+def train_stage(spec, *, threads: int | None, device: str, track=None):
+    """Train the spec's model (RunFailed if training did not finish); `track` as train.train's."""
     from bench.run import train
 
-    trained = train.train(spec, threads=threads, device=device)
+    trained = train.train(spec, threads=threads, device=device, track=track)
     if trained.log.get("status") != "ok":
         raise RunFailed(f"training {trained.log.get('status')}: "
                         f"{trained.log.get('reason', '')}".strip())
     return trained
 
 
-def sample_stage(denoiser, task, spec, *, device: str) -> Samples:
-    """Samples at every test length k from the fixed evaluation scenes, one seed per sample."""
+def sample_pixels(denoiser, task, p, scenes, *, seed: int, device: str) -> np.ndarray:
+    """One image per scene through the profile `p`'s sampler, as the uint8 pixels that are scored
+    and stored -> (n, 3, R, R); sample i depends on (seed, i) only."""
     from bench.core import sampling
 
+    x = sampling.generate(denoiser, task, scenes, seed=seed, steps=p.sampler_steps,
+                          sampler=p.sampler, sigma_min=p.sigma_min, sigma_max=p.sigma_max,
+                          rho=p.rho, device=device)  # (n, 3, R, R) in [0, 1]
+    return np.round(x * 255).astype(np.uint8)  # (n, 3, R, R)
+
+
+def evaluate_pixels(task, images: np.ndarray, scenes):
+    """task.evaluate's rows for uint8 images (n, 3, R, R) conditioned on `scenes`."""
+    return task.evaluate(images.astype(np.float32) / 255.0, scenes)
+
+
+def sample_stage(denoiser, task, spec, *, device: str) -> Samples:
+    """Samples at every test length k from the fixed evaluation scenes, one seed per sample."""
     p = spec.profile_resolved()
     images, ks, scenes, sample_seeds = [], [], [], []
     for k in task.test_lengths:
         scenes_k = task.scenes("test", k, p.samples_per_k, seeds.EVAL_SCENES + k)
         seed_k = seeds.derive(spec.seed, Stream.SAMPLE, k)
-        x = sampling.generate(denoiser, task, scenes_k, seed=seed_k, steps=p.sampler_steps,
-                              sampler=p.sampler, sigma_min=p.sigma_min, sigma_max=p.sigma_max,
-                              rho=p.rho, device=device)  # (n, 3, R, R) in [0, 1]
-        images.append(np.round(x * 255).astype(np.uint8))  # (n, 3, R, R)
+        images.append(sample_pixels(denoiser, task, p, scenes_k, seed=seed_k, device=device))
         ks.append(np.full(len(scenes_k), k, dtype=np.int64))
         scenes.extend(scenes_k)
         sample_seeds.append(np.array([seeds.sample(seed_k, i) for i in range(len(scenes_k))],
@@ -84,8 +95,7 @@ def evaluate_stage(task, samples: Samples) -> Evaluation:
     per_k, success = {}, np.zeros(len(samples.k), dtype=bool)
     for k in task.test_lengths:
         idx = np.flatnonzero(samples.k == k)
-        rows = task.evaluate(samples.images[idx].astype(np.float32) / 255.0,
-                             [samples.scenes[i] for i in idx])
+        rows = evaluate_pixels(task, samples.images[idx], [samples.scenes[i] for i in idx])
         per_k[int(k)] = accuracy.at_k(rows)
         success[idx] = rows["success"].to_numpy(dtype=bool)
     return Evaluation(per_k=per_k, success=success)
@@ -166,8 +176,17 @@ def arch_info(spec, model, n_params: int | None) -> schema.ArchInfo:
             "config": getattr(model, "config", None)}
 
 
+def train_info(log: dict) -> schema.TrainLog:
+    """The train section of metrics.json (`track_seconds` where the run was tracked)."""
+    keys = ["status", "seconds", "steps", "n_params", "final_loss", "losses", "steps_per_second"]
+    if "track_seconds" in log:
+        keys.append("track_seconds")
+    return {key: log.get(key) for key in keys}
+
+
 def assemble(spec, model, task, log: dict, evaluation: Evaluation, loc: dict, ent: dict | None,
-             timings: dict, threads: int | None, device: str) -> schema.Metrics:
+             timings: dict, threads: int | None, device: str,
+             trajectory: schema.Trajectory | None = None) -> schema.Metrics:
     """The run's metrics from what the stages returned."""
     from bench.metrics import accuracy
 
@@ -177,10 +196,8 @@ def assemble(spec, model, task, log: dict, evaluation: Evaluation, loc: dict, en
         task=task_info(task),
         arch=arch_info(spec, model, log.get("n_params")),
         accuracy=accuracy.summary(evaluation.per_k, task),
-        locality=loc, entanglement=ent,
-        train={key: log.get(key) for key in ("status", "seconds", "steps", "n_params",
-                                             "final_loss", "losses", "steps_per_second")},
-        timings=timings, trained=bool(getattr(model, "trained", True)))
+        locality=loc, entanglement=ent, train=train_info(log), timings=timings,
+        trajectory=trajectory, trained=bool(getattr(model, "trained", True)))
 
 
 def failed_result(spec, error: str, attempts: int, traceback: str | None = None) -> RunResult:
@@ -196,8 +213,10 @@ def failed_result(spec, error: str, attempts: int, traceback: str | None = None)
 
 
 def execute(spec, *, threads: int | None = None, device: str | None = None) -> RunResult:
-    """One run: train, sample at every test length, evaluate, measure locality, draw pictures."""
+    """One run: train (tracked where the profile says so), sample at every test length,
+    evaluate, measure locality, draw pictures."""
     import tasks
+    from bench.run import track
     from bench.run.threads import torch_threads
 
     plugins.load_entry_points()
@@ -206,11 +225,15 @@ def execute(spec, *, threads: int | None = None, device: str | None = None) -> R
     with torch_threads(threads):
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        trained = train_stage(spec, threads=None, device=device)  # threads already set
-        timings["train"] = time.perf_counter() - t0
-        model = trained.model.eval()
-        denoiser = spec.profile_resolved().denoiser(model)  # the one combined denoiser
         task = tasks.get(spec.task, **spec.task_options())
+        p = spec.profile_resolved()
+        tracker = track.Tracker(spec, task, device) if p.track_points else None
+        trained = train_stage(spec, threads=None, device=device, track=tracker)  # threads set
+        timings["train"] = time.perf_counter() - t0 - trained.log.get("track_seconds", 0.0)
+        if "track_seconds" in trained.log:
+            timings["track"] = trained.log["track_seconds"]
+        model = trained.model.eval()
+        denoiser = p.denoiser(model)  # the one combined denoiser
 
         t = time.perf_counter()
         samples = sample_stage(denoiser, task, spec, device=device)
@@ -225,5 +248,5 @@ def execute(spec, *, threads: int | None = None, device: str | None = None) -> R
         timings["pictures"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         metrics = assemble(spec, model, task, trained.log, evaluation, loc, ent, timings,
-                           threads, device)
+                           threads, device, tracker.trajectory() if tracker else None)
     return RunResult(spec=spec, run_id=spec.run_id, metrics=metrics, files=files)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
+
+from bench.results.definitions import RECORD_ONLY_FIELDS
 from tasks.registry import Registry
 
 
@@ -37,6 +40,7 @@ class Profile:
     sigma_max: float = 80.0
     rho: float = 7.0
     ablation_n: int | None = None  # test scenes per split for the ablation score (None: locality_n)
+    track_points: int = 0  # checkpoints along training that record accuracy and locality (0: off)
 
     def __post_init__(self):
         if self.sampler not in SAMPLERS:
@@ -55,12 +59,16 @@ class Profile:
                 f"ema_halflife_share must be in (0, 1], got {self.ema_halflife_share!r}")
         if self.ablation_n is not None and self.ablation_n < 1:
             raise ValueError(f"ablation_n must be >= 1 (or None), got {self.ablation_n!r}")
-        if self.warmup_steps < 0:
-            raise ValueError(f"warmup_steps must be >= 0, got {self.warmup_steps!r}")
+        for field in ("warmup_steps", "track_points"):
+            if getattr(self, field) < 0:
+                raise ValueError(f"{field} must be >= 0, got {getattr(self, field)!r}")
 
-    def to_dict(self) -> dict:
-        """All fields as a plain dict (JSON-ready)."""
-        return dataclasses.asdict(self)
+    def to_dict(self, records: bool = True) -> dict:
+        """All fields as a plain dict (JSON-ready). A record-only field is left out where it is
+        off (0), or always with `records=False` (a run that trains nothing records nothing), so
+        a run without its records resolves, and hashes, as before the field existed."""
+        return {key: value for key, value in dataclasses.asdict(self).items()
+                if key not in RECORD_ONLY_FIELDS or (records and value)}
 
     def denoiser(self, model):
         """The denoiser this profile samples and probes `model` through (composition, guidance)."""
@@ -72,6 +80,21 @@ class Profile:
     def ema_halflife_steps(self) -> float:
         """EMA half-life in optimiser steps."""
         return self.ema_halflife_share * self.steps
+
+    @property
+    def tracked_steps(self) -> tuple[int, ...]:
+        """The training steps at which a run records its trajectory (none while off)."""
+        return track_steps(self.steps, self.track_points)
+
+
+def track_steps(steps: int, n: int) -> tuple[int, ...]:
+    """The points of np.geomspace(steps / 2^(n-1), steps, n), each the double of the one before
+    (divided exactly, rounded half up, at least 1, repeats dropped): 3000 steps, n = 6 -> 94,
+    188, 375, 750, 1500, 3000."""
+    if n < 1:
+        return ()
+    points = np.floor(steps / 2.0 ** np.arange(n - 1, -1, -1) + 0.5).astype(int)  # (n,)
+    return tuple(int(s) for s in np.unique(np.maximum(points, 1)))
 
 
 SAMPLERS = ("heun", "euler")
@@ -88,12 +111,12 @@ for _profile in (
     Profile(name="quick", resolution=16, width=32, steps=3000, batch_size=32, lr=2e-3,
             warmup_steps=100, ema_halflife_share=0.05, n_train_scenes=10000, p_uncond=0.1,
             sampler="heun", sampler_steps=18, samples_per_k=64, guidance=None, locality_n=12,
-            ablation_n=96),
+            ablation_n=96, track_points=6),
     # For a GPU: 64 px, wider, longer.
     Profile(name="paper", resolution=64, width=64, steps=40000, batch_size=64, lr=1e-3,
             warmup_steps=1000, ema_halflife_share=0.05, n_train_scenes=20000, p_uncond=0.1,
             sampler="heun", sampler_steps=32, samples_per_k=256, guidance=None,
-            locality_n=64, ablation_n=256, loss_every=200),
+            locality_n=64, ablation_n=256, loss_every=200, track_points=6),
 ):
     PROFILES.register(_profile.name, lambda p=_profile: p, f"{_profile.steps} steps at "
                       f"{_profile.resolution} px, width {_profile.width}")

@@ -124,7 +124,8 @@ class ScoreSpec:
         return {"scored": self.source(), "weights_sha256": self.weights_sha256,
                 "task": self.task, "task_options": options,
                 "task_version": tasks.get(self.task, **options).version, "seed": self.seed,
-                "profile": self.profile_resolved().to_dict(), "harness_version": HARNESS_VERSION}
+                "profile": self.profile_resolved().to_dict(records=False),  # nothing trains
+                "harness_version": HARNESS_VERSION}
 
     @functools.cached_property
     def run_id(self) -> str:

@@ -28,9 +28,33 @@ class TrainResult:
     raw_model: torch.nn.Module | None = None  # the last optimiser iterate, for diagnostics
 
 
+# Called at each of the profile's tracked steps with (step, the bias-corrected EMA model).
+Track = Callable[[int, torch.nn.Module], None]
+
+
 def ema_beta(halflife_steps: float) -> float:
     """Per-step EMA decay with beta ** halflife_steps = 1/2 (EDM half-life EMA)."""
     return 0.5 ** (1.0 / max(halflife_steps, 1e-8))
+
+
+def trainable_weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the model's trainable parameters by name (theta_0 of the EMA's correction)."""
+    return {name: q.detach().clone() for name, q in model.named_parameters() if q.requires_grad}
+
+
+def bias_corrected(ema: torch.nn.Module, theta0: dict[str, torch.Tensor], beta_power: float,
+                   buffers_from: torch.nn.Module) -> torch.nn.Module:
+    """A copy of the EMA without its initial weights' share beta^s, (ema - beta^s theta_0) /
+    (1 - beta^s): the mean of the trained iterates theta_1..theta_s with weights proportional to
+    beta^(s-i) (Adam's bias correction, applied to the weights); buffers from `buffers_from`."""
+    model = copy.deepcopy(ema)
+    with torch.no_grad():
+        for name, q in model.named_parameters():
+            if name in theta0:
+                q.sub_(theta0[name], alpha=beta_power).div_(1.0 - beta_power)
+        for b, source in zip(model.buffers(), buffers_from.buffers(), strict=True):
+            b.copy_(source)
+    return model
 
 
 def learning_rate(p: Profile, step: int) -> float:
@@ -93,10 +117,13 @@ def make_batch(data, p: Profile, single: bool, generator: torch.Generator):
 
 
 def train(spec: RunSpec, *, threads: int | None = None, device: torch.device | str | None = None,
-          progress: Callable[[int, int, float], None] | None = None) -> TrainResult:
-    """Train one run from its spec; bit-reproducible on CPU for a given thread count."""
+          progress: Callable[[int, int, float], None] | None = None,
+          track: Track | None = None) -> TrainResult:
+    """Train one run from its spec; bit-reproducible on CPU for a given thread count. `track` is
+    called at the profile's tracked steps; its time is left out of the training time (logged as
+    `track_seconds`), and it never changes the trained model."""
     with torch_threads(threads):
-        return _train(spec, device=torch.device(device or "cpu"), progress=progress)
+        return _train(spec, device=torch.device(device or "cpu"), progress=progress, track=track)
 
 
 def fit_reference(model, task, spec: RunSpec, *, device: torch.device, t0: float) -> TrainResult:
@@ -116,7 +143,7 @@ def fit_reference(model, task, spec: RunSpec, *, device: torch.device, t0: float
     return TrainResult(model=model.eval(), log=log)
 
 
-def _train(spec: RunSpec, *, device: torch.device, progress) -> TrainResult:
+def _train(spec: RunSpec, *, device: torch.device, progress, track: Track | None) -> TrainResult:
     t0 = time.perf_counter()
     p = spec.profile_resolved()
     task, model = build(spec, device)
@@ -134,12 +161,16 @@ def _train(spec: RunSpec, *, device: torch.device, progress) -> TrainResult:
     ema_params = [e for e, q in zip(ema.parameters(), model.parameters(), strict=True)
                   if q.requires_grad]
     beta = ema_beta(p.ema_halflife_steps)
+    tracked = set(p.tracked_steps) if track is not None else set()
+    theta0 = trainable_weights(model) if tracked else {}
 
     log: dict = {"status": "ok", "steps": 0, "loss_every": p.loss_every, "losses": [],
                  "n_params": None, "threads": torch.get_num_threads(), "device": str(device),
                  "torch": torch.__version__, "ema_halflife_steps": p.ema_halflife_steps,
                  "conditioning": getattr(model, "conditioning", "joint"),
                  "n_train_images": int(data[0].shape[0])}
+    if tracked:
+        log["track_seconds"] = 0.0
     t_loop = time.perf_counter()
     window: list[float] = []
     for step in range(p.steps):
@@ -171,7 +202,11 @@ def _train(spec: RunSpec, *, device: torch.device, progress) -> TrainResult:
             window.clear()
             if progress is not None:
                 progress(step + 1, p.steps, log["losses"][-1])
-    t_end = time.perf_counter()
+        if step + 1 in tracked:
+            t = time.perf_counter()
+            track(step + 1, bias_corrected(ema, theta0, beta ** (step + 1), model))
+            log["track_seconds"] += time.perf_counter() - t
+    t_end = time.perf_counter() - log.get("track_seconds", 0.0)  # the loop without tracking
     for e, b in zip(ema.buffers(), model.buffers(), strict=True):
         e.copy_(b)
     log.update(seconds=t_end - t0, setup_seconds=t_loop - t0, loop_seconds=t_end - t_loop,

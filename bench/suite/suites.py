@@ -12,7 +12,8 @@ ALL = "*"  # in a suite's entries: every registered task / trained architecture 
 
 @dataclass(frozen=True)
 class Suite:
-    """A suite: profile, seeds (a tuple, fixed in code), and per task the architectures to train."""
+    """A suite: profile, seeds (a tuple, fixed in code), per task the architectures to train, and
+    the profile overrides every run of it gets (a caller's own overrides win)."""
 
     name: str
     description: str
@@ -20,6 +21,7 @@ class Suite:
     seeds: tuple[int, ...]
     entries: tuple[tuple[str, tuple[str, ...]], ...]  # ((task, (arch, ...)), ...)
     out: str = "results"  # its default results directory
+    overrides: tuple[tuple[str, object], ...] = ()  # ((profile field, value), ...)
 
     def grid(self) -> list[tuple[str, str]]:
         """(task, arch) pairs in plan order, with ALL expanded from the live registries."""
@@ -91,6 +93,8 @@ for _suite in (
             ("length-single", (*_QUICK_LENGTH, *_DIAL)),
         ),
         out="results-confirm",
+        # Its results are the v2 evidence: its runs stay as they were first planned, untracked.
+        overrides=(("track_points", 0),),
     ),
     Suite(
         name="full",
@@ -129,7 +133,7 @@ def plan(
     arch_overrides: tuple[tuple[str, object], ...] = (),
 ) -> list[RunSpec]:
     """The suite's RunSpecs; `tasks` / `archs` replace the suite's; `seeds` runs seeds 0..N-1
-    instead of the suite's own."""
+    instead of the suite's own; `overrides` go on top of the suite's."""
     suite = get(name)
     if seeds is not None and seeds < 1:
         raise ValueError(f"seeds must be >= 1, got {seeds}")
@@ -145,6 +149,8 @@ def plan(
         pairs = [(t, a) for t in task_list for a in suite_archs]
     else:
         pairs = grid
+    callers = {key for key, _ in overrides}
+    overrides = (*((k, v) for k, v in suite.overrides if k not in callers), *overrides)
     return [
         RunSpec(task=t, arch=a, seed=s, profile=profile or suite.profile, overrides=overrides,
                 arch_overrides=arch_overrides)
