@@ -157,7 +157,7 @@ def _all_trained(group: pd.DataFrame) -> bool:
     """Whether every run of a leaderboard row was trained here (no `trained` column: yes)."""
     if "trained" not in group:
         return True
-    return bool(group["trained"].map(lambda v: str(v).strip().lower() == "true").all())
+    return bool(stats.trained_rows(group["trained"]).all())
 
 
 def leaderboard_table(runs: pd.DataFrame) -> pd.DataFrame:

@@ -110,11 +110,6 @@ DEFAULT_SETTINGS = Settings()  # 10,000 permutations and bootstrap resamples, se
 
 # Selection.
 
-def _trained(column: pd.Series) -> pd.Series:
-    """True where `trained` is True or the CSV text "true"; anything else (NaN too) is False."""
-    return column.map(lambda v: str(v).strip().lower() == "true").astype(bool)
-
-
 def _require(runs: pd.DataFrame, columns) -> None:
     missing = sorted(set(columns) - set(runs.columns))
     if missing:
@@ -143,7 +138,7 @@ def select(runs: pd.DataFrame, *, tasks, seeds, plan: str) -> tuple[pd.DataFrame
         (f"task not in {list(tasks)}", runs["task"].isin(tasks)),
         (f"seed not in {list(seeds)}", seed.isin(seeds)),
         (f"variant not {PROFILE!r} (other profile or overrides)", runs["variant"] == PROFILE),
-        ("not trained (oracle or scored rows)", _trained(runs["trained"])),
+        ("not trained (oracle or scored rows)", stats.trained_rows(runs["trained"])),
     ):
         dropped = keep & ~rows
         if dropped.any():

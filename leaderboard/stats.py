@@ -162,6 +162,11 @@ def correlation(
 
 
 
+def trained_rows(column: pd.Series) -> pd.Series:
+    """True where `trained` is True or the CSV text "true"; anything else (NaN too) is False."""
+    return column.map(lambda v: str(v).strip().lower() == "true").astype(bool)
+
+
 def training_accuracy(runs: pd.DataFrame, by_task: dict[str, str] | None = None) -> pd.Series:
     """Per run, the accuracy that decides "under-trained": train_acc (id_acc where a result
     predates it), or by_task[task] where given."""
@@ -192,7 +197,7 @@ def eligible_runs(runs: pd.DataFrame, *, tasks=PRIMARY_TASKS, min_id_acc: float 
     for reason, keep_rows in (
         ("not finished", lambda d: d["status"] == "ok" if "status" in d else True),
         ("not trained here (oracle or scored rows)",
-         lambda d: d["trained"].astype(str).str.lower() == "true" if "trained" in d else True),
+         lambda d: trained_rows(d["trained"]) if "trained" in d else True),
         ("other task", lambda d: d["task"].isin(tasks)),
         (f"under-trained ({measure} < {min_id_acc})",
          lambda d: training_accuracy(d, training_metric) >= min_id_acc),

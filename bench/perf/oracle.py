@@ -9,7 +9,7 @@ import torch
 from bench.core import seeds
 from bench.run.spec import RunSpec
 from bench.run.threads import torch_threads
-from bench.run.train import build, training_set
+from bench.run.train import train
 
 
 def measure_oracle(task: str, n_images: int, *, profile: str = "quick", batch: int = 64,
@@ -17,11 +17,12 @@ def measure_oracle(task: str, n_images: int, *, profile: str = "quick", batch: i
     """Fit `analytic-local` on `n_images` training scenes and time `calls` forward passes of a
     batch of `batch` test scenes at sigma = 1: wall and CPU seconds per call, calls/s, GMAC/s."""
     spec = RunSpec(task, "analytic-local", 0, profile, arch_overrides=(("n_images", n_images),))
+    import tasks
+
     with torch_threads(threads), torch.no_grad():
-        t0 = time.perf_counter()
-        task_, model = build(spec)
-        model.fit(*training_set(task_, min(n_images, spec.profile_resolved().n_train_scenes), 0))
-        fit_s = time.perf_counter() - t0
+        fitted = train(spec)  # the train stage's fit_reference: no optimiser step
+        model, fit_s = fitted.model, fitted.log["seconds"]
+        task_ = tasks.get(spec.task, **spec.task_options())
         scenes = task_.scenes("test", max(task_.train_lengths), batch, seeds.EVAL_SCENES)
         tokens, mask = (torch.from_numpy(a) for a in task_.conditioners(scenes))
         x = torch.randn(batch, 3, task_.resolution, task_.resolution,

@@ -34,25 +34,19 @@ def layer_macs(model: nn.Module, *inputs) -> int:
 
 
 @functools.lru_cache(maxsize=256)
-def _macs_per_sample(task: str, arch: str, profile: str, overrides: tuple) -> int:
+def _macs(task: str, arch: str, profile: str, overrides: tuple,
+          arch_overrides: tuple) -> tuple[int, bool]:
+    """(MACs, declared): a training-free model's own MACs per sample and call (`macs_per_call`,
+    declared = True), else the layer MACs of one sample's forward (declared = False)."""
     from bench.run.train import build, training_set
 
     with torch.random.fork_rng(devices=[]):
-        task_, model = build(RunSpec(task, arch, 0, profile, overrides))
+        task_, model = build(RunSpec(task, arch, 0, profile, overrides, arch_overrides))
+        declared = getattr(model, "macs_per_call", None)
+        if callable(declared):
+            return int(declared()), True
         images, tokens, mask = training_set(task_, 1, 0)  # one scene: (1,3,R,R), (1,1+K,D), (1,1+K)
-        return layer_macs(model, images, torch.ones(1), tokens, mask)
-
-
-@functools.lru_cache(maxsize=256)
-def _declared_macs(task: str, arch: str, profile: str, overrides: tuple,
-                   arch_overrides: tuple) -> int | None:
-    """A training-free model's own MACs per sample and call (`macs_per_call`), else None."""
-    from bench.run.train import build
-
-    with torch.random.fork_rng(devices=[]):
-        _, model = build(RunSpec(task, arch, 0, profile, overrides, arch_overrides))
-    declared = getattr(model, "macs_per_call", None)
-    return int(declared()) if callable(declared) else None
+        return layer_macs(model, images, torch.ones(1), tokens, mask), False
 
 
 def training_cost(spec: RunSpec) -> float:
@@ -60,16 +54,14 @@ def training_cost(spec: RunSpec) -> float:
     its MACs per call instead (the training-free oracle, whose work is all in sampling), those x
     the sampler's denoiser calls (Heun: 2 per step) x the samples it draws."""
     p = spec.profile_resolved()
-    declared = _declared_macs(spec.task, spec.arch, spec.profile, spec.overrides,
-                              spec.arch_overrides)
-    if declared is not None:
+    macs, declared = _macs(spec.task, spec.arch, spec.profile, spec.overrides, spec.arch_overrides)
+    if declared:
         import tasks
 
         n_lengths = len(tasks.get(spec.task, **spec.task_options()).test_lengths)
         calls = p.sampler_steps * (2 if p.sampler == "heun" else 1)
-        return float(declared) * calls * p.samples_per_k * n_lengths
-    per_sample = _macs_per_sample(spec.task, spec.arch, spec.profile, spec.overrides)
-    return float(per_sample) * p.batch_size * p.steps
+        return float(macs) * calls * p.samples_per_k * n_lengths
+    return float(macs) * p.batch_size * p.steps
 
 
 def longest_first(specs: list[RunSpec]) -> list[RunSpec]:
