@@ -27,14 +27,18 @@ V1_RUN = "4aa84d625a04"  # smoke suite, conv-heatmap-rf5 on length, seed 0
 # two rows (7144ba80815a on length, 4958fba62010 on length-single) were added beside the trained
 # twelve, whose ids did not move. Re-pinned, all fourteen, when the quick profile began to record
 # 6 trajectory points (track_points = 6: accuracy and locality over training; the oracle's rows
-# move with the profile too, though it trains nothing to track).
+# move with the profile too, though it trains nothing to track). Re-pinned, all fourteen, when
+# the quick suite began to train with compiled kernels (the override train_kernels=compiled:
+# the same loss and update, rounded differently; the oracle's rows carry the override too).
 QUICK_RUN_IDS = [
-    "3104afc285d6", "508426d9702e", "214b5d368612", "25e437d6e577", "460882113c07",
-    "572106a648df",
-    "692e01fdbe87", "24ed2bc28f24", "7f0229ffa72d", "3ec53a96748c", "66c8cb30e833",
-    "7d9af83af8ec",
-    "0a7e462dabc6", "36a0e2312581",
+    "9e9c214304fa", "28fe57d49d9e", "9fbc45305e62", "70b640a96534", "38cc4566b832",
+    "c2f78a3b2637",
+    "e91d0875637f", "c0a4a2358795", "5518f16bcd21", "5fc49fb8f063", "d6f941d6a657",
+    "3b0da25a08e8",
+    "cd3e97da0004", "28db91ba889b",
 ]
+# The quick profile's unet-xattn-local on length without the suite's override (eager kernels).
+PLAIN_XATTN_LOCAL = "460882113c07"
 
 
 # Run ids of the confirm suite (commit f998ec0, where it was first run), in plan order: its results
@@ -116,7 +120,7 @@ def test_arch_overrides_enter_the_id_only_when_set():
 
     plain = RunSpec("length", "unet-xattn-local", 0, "quick")
     assert RunSpec("length", "unet-xattn-local", 0, "quick", arch_overrides=()).run_id == \
-        plain.run_id == QUICK_RUN_IDS[4]
+        plain.run_id == PLAIN_XATTN_LOCAL
     radius = RunSpec("length", "unet-xattn-local", 0, "quick", arch_overrides=(("radius", 0.2),))
     assert radius.run_id != plain.run_id
     assert radius.resolve()["arch_config"]["hparams"]["radius"] == 0.2

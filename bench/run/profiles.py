@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.results.definitions import RECORD_ONLY_FIELDS
+from bench.run.kernels import check as check_kernels
 from tasks.registry import Registry
 
 
@@ -41,10 +42,12 @@ class Profile:
     rho: float = 7.0
     ablation_n: int | None = None  # test scenes per split for the ablation score (None: locality_n)
     track_points: int = 0  # checkpoints along training that record accuracy and locality (0: off)
+    train_kernels: str = "eager"  # "eager" | "compiled": how training executes (bench.run.kernels)
 
     def __post_init__(self):
         if self.sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
+        check_kernels(self.train_kernels)
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(
                 f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
@@ -65,10 +68,12 @@ class Profile:
 
     def to_dict(self, records: bool = True) -> dict:
         """All fields as a plain dict (JSON-ready). A record-only field is left out where it is
-        off (0), or always with `records=False` (a run that trains nothing records nothing), so
-        a run without its records resolves, and hashes, as before the field existed."""
+        off (0), or always with `records=False` (a run that trains nothing records nothing), and
+        a field added later is left out at the value every earlier run had, so such a run
+        resolves, and hashes, as before the field existed."""
         return {key: value for key, value in dataclasses.asdict(self).items()
-                if key not in RECORD_ONLY_FIELDS or (records and value)}
+                if (key not in RECORD_ONLY_FIELDS or (records and value))
+                and not (key in ADDED_FIELDS and value == ADDED_FIELDS[key])}
 
     def denoiser(self, model):
         """The denoiser this profile samples and probes `model` through (composition, guidance)."""
@@ -98,6 +103,9 @@ def track_steps(steps: int, n: int) -> tuple[int, ...]:
 
 
 SAMPLERS = ("heun", "euler")
+# Fields that change numbers, added after results existed: at the value all earlier runs had,
+# they stay out of the resolved config (and the run id).
+ADDED_FIELDS: dict[str, object] = {"train_kernels": "eager"}
 LR_SCHEDULES = ("constant", "cosine")
 
 PROFILES: Registry[Profile] = Registry("profile")

@@ -14,6 +14,7 @@ import torch
 from bench.core import seeds
 from bench.core.diffusion import edm_loss
 from bench.core.seeds import Stream
+from bench.run import kernels
 from bench.run.profiles import Profile
 from bench.run.spec import RunSpec
 from bench.run.threads import torch_threads
@@ -156,8 +157,9 @@ def _train(spec: RunSpec, *, device: torch.device, progress, track: Track | None
     noise_gen = torch.Generator().manual_seed(seeds.derive(spec.seed, Stream.NOISE))
 
     params = [q for q in model.parameters() if q.requires_grad]
-    opt = torch.optim.AdamW(params, lr=p.lr, weight_decay=p.weight_decay, foreach=True)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
+    forward = kernels.training_forward(model, p.train_kernels)
+    opt = kernels.optimizer(params, p.train_kernels, lr=p.lr, weight_decay=p.weight_decay)
     ema_params = [e for e, q in zip(ema.parameters(), model.parameters(), strict=True)
                   if q.requires_grad]
     beta = ema_beta(p.ema_halflife_steps)
@@ -168,7 +170,7 @@ def _train(spec: RunSpec, *, device: torch.device, progress, track: Track | None
                  "n_params": None, "threads": torch.get_num_threads(), "device": str(device),
                  "torch": torch.__version__, "ema_halflife_steps": p.ema_halflife_steps,
                  "conditioning": getattr(model, "conditioning", "joint"),
-                 "n_train_images": int(data[0].shape[0])}
+                 "n_train_images": int(data[0].shape[0]), "train_kernels": p.train_kernels}
     if tracked:
         log["track_seconds"] = 0.0
     t_loop = time.perf_counter()
@@ -177,7 +179,7 @@ def _train(spec: RunSpec, *, device: torch.device, progress, track: Track | None
         for group in opt.param_groups:
             group["lr"] = learning_rate(p, step)
         y, tokens, mask = make_batch(data, p, single, gen)
-        loss = edm_loss(model, y, tokens, mask, generator=noise_gen).mean()
+        loss = edm_loss(forward, y, tokens, mask, generator=noise_gen).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if log["n_params"] is None:
@@ -196,6 +198,8 @@ def _train(spec: RunSpec, *, device: torch.device, progress, track: Track | None
         opt.step()
         torch._foreach_lerp_(ema_params, params, 1.0 - beta)  # EMA of the weights
         log["steps"] = step + 1
+        if step == 0:  # compilation, where the kernels compile, happens in the first step
+            log["first_step_seconds"] = time.perf_counter() - t_loop
         window.append(value)
         if len(window) == p.loss_every or step + 1 == p.steps:
             log["losses"].append(float(np.mean(window)))

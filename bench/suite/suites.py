@@ -80,6 +80,8 @@ for _suite in (
             ("length-single", (*_QUICK_LENGTH, _ORACLE)),
             ("color", ("unet-heatmap", "unet-xattn")),
         ),
+        # Compiled training (bench.run.kernels): the same runs in less time, new ids.
+        overrides=(("train_kernels", "compiled"),),
     ),
     Suite(
         name="confirm",

@@ -1,0 +1,96 @@
+"""Training kernels: compiled training is deterministic, computes what eager training computes up
+to rounding, hands back eager models, and enters the run id only where it is on."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from bench.cli import main
+from bench.run import kernels
+from bench.run.spec import RunSpec
+from bench.run.train import train
+from bench.suite import suites
+
+FAST = (("steps", 8), ("n_train_scenes", 24), ("loss_every", 1))
+
+
+def spec(kernel_set: str) -> RunSpec:
+    return RunSpec("length", "unet-heatmap", 0, "smoke", (*FAST, ("train_kernels", kernel_set)))
+
+
+@pytest.fixture(scope="module")
+def compiled_twice(tmp_path_factory):
+    """Two compiled trainings of one spec, the first into an empty kernel cache, the second
+    reading it back; and the eager training of the same spec."""
+    cache = tmp_path_factory.mktemp("inductor")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TORCHINDUCTOR_CACHE_DIR", str(cache))
+        first, second = (train(spec("compiled"), threads=1) for _ in range(2))
+    return first, second, train(spec("eager"), threads=1), cache
+
+
+def test_compiled_training_is_bit_reproducible_from_a_cold_and_a_warm_cache(compiled_twice):
+    first, second, _, cache = compiled_twice
+    assert any(cache.iterdir())  # the kernels were written to the cache the first run filled
+    assert first.log["losses"] == second.log["losses"]
+    for (name, a), (_, b) in zip(first.model.state_dict().items(),
+                                 second.model.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_compiled_training_follows_the_eager_one_up_to_rounding(compiled_twice):
+    compiled, _, eager, _ = compiled_twice
+    assert compiled.log["train_kernels"] == "compiled" and eager.log["train_kernels"] == "eager"
+    # Same weights, batches and noise: the first loss agrees to float rounding, and the 8 steps
+    # of AdamW keep the two within rounding's reach (a wrong layout or update would not be).
+    torch.testing.assert_close(compiled.log["losses"][0], eager.log["losses"][0],
+                               rtol=1e-5, atol=0)
+    torch.testing.assert_close(compiled.log["losses"], eager.log["losses"], rtol=1e-3, atol=0)
+    differs = False
+    for (name, a), (_, b) in zip(compiled.model.state_dict().items(),
+                                 eager.model.state_dict().items(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-5, msg=name)
+        differs |= not torch.equal(a, b)
+    assert differs  # different kernels do round differently: why the choice is in the run id
+
+
+def test_compiled_training_hands_back_eager_models(compiled_twice):
+    compiled = compiled_twice[0]
+    for model in (compiled.model, compiled.raw_model):
+        assert type(model).__name__ == "EDMPrecond"  # not a compiled wrapper: eager evaluation
+
+
+def test_kernel_choice_enters_the_run_id_only_where_it_is_on():
+    eager, compiled = spec("eager"), spec("compiled")
+    plain = RunSpec("length", "unet-heatmap", 0, "smoke", FAST)
+    assert eager.run_id == plain.run_id and "train_kernels" not in eager.resolve()["profile"]
+    assert compiled.run_id != plain.run_id
+    assert compiled.resolve()["profile"]["train_kernels"] == "compiled"
+    with pytest.raises(ValueError, match=r"train_kernels must be one of \('eager', 'compiled'\)"):
+        spec("fast")
+
+
+def test_quick_trains_compiled_and_confirm_keeps_its_planned_runs():
+    assert {s.profile_resolved().train_kernels for s in suites.plan("quick")} == {"compiled"}
+    # Eager, with no override: its ids stay those of the results it has (tests/test_layout.py).
+    confirm = suites.plan("confirm")
+    assert {s.profile_resolved().train_kernels for s in confirm} == {"eager"}
+    assert all("train_kernels" not in s.resolve()["profile"] for s in confirm)
+
+
+def test_an_unknown_kernel_set_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(main, ["run", "--suite", "smoke", "--set", "train_kernels=fast",
+                                       "--out", str(tmp_path / "r"), "--dry-run"])
+    assert result.exit_code == 2
+    assert "'fast'" in result.output and "eager" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path))
+    assert kernels.cache_dir() == tmp_path
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR")
+    assert kernels.cache_dir().parts[-3:] == (".cache", "compbench", "inductor")
