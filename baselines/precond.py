@@ -24,6 +24,11 @@ class EDMPrecond(nn.Module):
         self.conditioning = conditioning
         self.locality_radius = locality_radius
 
+    @property
+    def compile_training(self) -> bool:
+        """Whether compiled training kernels compile this model (the backbone may decline)."""
+        return getattr(self.backbone, "compile_training", True)
+
     def _coefficients(self, sigma: torch.Tensor, dtype: torch.dtype):
         sigma = sigma.to(dtype).reshape(-1, 1, 1, 1)  # (B, 1, 1, 1)
         sd2 = self.sigma_data**2

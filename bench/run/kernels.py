@@ -5,8 +5,9 @@ compute the same loss and update; their rounding differs, so the choice is a pro
 enters the run id. Evaluation always runs the eager model.
 
 Measured per training step at quick (one thread, CPU time, this project's 2-core AVX2 machine):
-compiled is 1.13-1.40x faster than eager; channels-last was tried and left out (slower compiled
-UNets, no gain for the compiled convolutional nets). See README, "Training kernels".
+compiled UNets are 1.2-1.4x faster than eager; the full-resolution convolutional nets are not
+(they decline compilation: `compile_training = False`, and keep only the fused AdamW);
+channels-last was tried and left out. See README, "Training kernels".
 """
 
 from __future__ import annotations
@@ -28,16 +29,21 @@ def cache_dir() -> Path:
 
 
 def training_forward(model: torch.nn.Module, kernels: str) -> Callable:
-    """The callable the loss calls: the model itself, or its compiled forward (compiled at its
-    first call)."""
-    if kernels == "eager":
-        return model
+    """The callable the loss calls: the model itself, or with "compiled" its compiled forward
+    (compiled at its first call) unless the model declines (`compile_training = False`)."""
     check(kernels)
+    if not compiles(model, kernels):
+        return model
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir()))
     # Forget graphs compiled for earlier runs in this process (a Ray worker runs many), so a run
     # compiles alike whatever ran before it; the on-disk cache makes a repeat take seconds.
     torch.compiler.reset()
     return torch.compile(model, dynamic=False, options={"conv_1x1_as_mm": True})
+
+
+def compiles(model: torch.nn.Module, kernels: str) -> bool:
+    """Whether `kernels` compile `model`'s forward and backward pass."""
+    return kernels == "compiled" and getattr(model, "compile_training", True)
 
 
 def optimizer(params: list[torch.nn.Parameter], kernels: str, *, lr: float,

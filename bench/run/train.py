@@ -170,7 +170,8 @@ def _train(spec: RunSpec, *, device: torch.device, progress, track: Track | None
                  "n_params": None, "threads": torch.get_num_threads(), "device": str(device),
                  "torch": torch.__version__, "ema_halflife_steps": p.ema_halflife_steps,
                  "conditioning": getattr(model, "conditioning", "joint"),
-                 "n_train_images": int(data[0].shape[0]), "train_kernels": p.train_kernels}
+                 "n_train_images": int(data[0].shape[0]), "train_kernels": p.train_kernels,
+                 "compiled_forward": kernels.compiles(model, p.train_kernels)}
     if tracked:
         log["track_seconds"] = 0.0
     t_loop = time.perf_counter()
