@@ -12,6 +12,7 @@ UNets, no gain for the compiled convolutional nets). See README, "Training kerne
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,6 +34,7 @@ def training_forward(model: torch.nn.Module, kernels: str) -> Callable:
     if kernels == "eager":
         return model
     check(kernels)
+    check_compiler()
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir()))
     # Forget graphs compiled for earlier runs in this process (a Ray worker runs many), so a run
     # compiles alike whatever ran before it; the on-disk cache makes a repeat take seconds.
@@ -46,6 +48,15 @@ def optimizer(params: list[torch.nn.Parameter], kernels: str, *, lr: float,
     check(kernels)
     impl = {"fused": True} if kernels == "compiled" else {"foreach": True}
     return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **impl)
+
+
+def check_compiler() -> None:
+    """A RuntimeError saying what to do where no C++ compiler is found (Inductor builds with one)."""
+    names = [os.environ.get("CXX"), "g++", "c++", "clang++"]
+    if not any(shutil.which(name) for name in names if name):
+        raise RuntimeError("train_kernels='compiled' needs a C++ compiler and none was found "
+                           "($CXX, g++, c++, clang++): install g++ (apt-get install g++), or "
+                           "train eager with --set train_kernels=eager")
 
 
 def check(kernels: str) -> None:
