@@ -94,3 +94,21 @@ def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     assert kernels.cache_dir() == tmp_path
     monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR")
     assert kernels.cache_dir().parts[-3:] == (".cache", "compbench", "inductor")
+
+
+def test_compiled_kernels_without_a_compiler_say_what_to_do(monkeypatch):
+    monkeypatch.setattr(kernels.shutil, "which", lambda name: None)
+    with pytest.raises(RuntimeError, match=r"install g\+\+.*train_kernels=eager"):
+        kernels.training_forward(torch.nn.Linear(2, 2), "compiled")
+    assert kernels.training_forward(model := torch.nn.Linear(2, 2), "eager") is model
+
+
+def test_the_convolutional_nets_decline_compilation_and_the_unets_do_not():
+    import baselines
+    import tasks
+
+    task = tasks.get("length", resolution=16)
+    conv, unet = (baselines.get(name, task, width=8) for name in ("conv-heatmap-rf5", "unet-film"))
+    assert not kernels.compiles(conv, "compiled") and kernels.compiles(unet, "compiled")
+    assert kernels.training_forward(conv, "compiled") is conv  # eager forward, fused AdamW
+    assert not kernels.compiles(unet, "eager")

@@ -13,6 +13,7 @@ channels-last was tried and left out. See README, "Training kernels".
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,6 +35,7 @@ def training_forward(model: torch.nn.Module, kernels: str) -> Callable:
     check(kernels)
     if not compiles(model, kernels):
         return model
+    check_compiler()
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir()))
     # Forget graphs compiled for earlier runs in this process (a Ray worker runs many), so a run
     # compiles alike whatever ran before it; the on-disk cache makes a repeat take seconds.
@@ -52,6 +54,15 @@ def optimizer(params: list[torch.nn.Parameter], kernels: str, *, lr: float,
     check(kernels)
     impl = {"fused": True} if kernels == "compiled" else {"foreach": True}
     return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **impl)
+
+
+def check_compiler() -> None:
+    """A RuntimeError saying what to do where no C++ compiler is found (Inductor needs one)."""
+    names = [os.environ.get("CXX"), "g++", "c++", "clang++"]
+    if not any(shutil.which(name) for name in names if name):
+        raise RuntimeError("train_kernels='compiled' needs a C++ compiler and none was found "
+                           "($CXX, g++, c++, clang++): install g++ (apt-get install g++), or "
+                           "train eager with --set train_kernels=eager")
 
 
 def check(kernels: str) -> None:
