@@ -112,3 +112,14 @@ def test_the_convolutional_nets_decline_compilation_and_the_unets_do_not():
     assert not kernels.compiles(conv, "compiled") and kernels.compiles(unet, "compiled")
     assert kernels.training_forward(conv, "compiled") is conv  # eager forward, fused AdamW
     assert not kernels.compiles(unet, "eager")
+
+
+def test_the_kernels_are_recorded_in_the_train_section(compiled_twice):
+    from bench.run.execute import train_info
+
+    compiled, _, eager, _ = compiled_twice
+    section = train_info(compiled.log)
+    assert section["train_kernels"] == "compiled" and section["compiled_forward"] is True
+    assert section["first_step_seconds"] > 0
+    assert train_info(eager.log)["compiled_forward"] is False
+    assert "train_kernels" not in train_info({"status": "ok", "steps": 0})  # older logs

@@ -177,11 +177,11 @@ def arch_info(spec, model, n_params: int | None) -> schema.ArchInfo:
 
 
 def train_info(log: dict) -> schema.TrainLog:
-    """The train section of metrics.json (`track_seconds` where the run was tracked)."""
+    """The train section of metrics.json (`track_seconds` where the run was tracked; the kernels
+    where it trained)."""
     keys = ["status", "seconds", "steps", "n_params", "final_loss", "losses", "steps_per_second"]
-    if "track_seconds" in log:
-        keys.append("track_seconds")
-    return {key: log.get(key) for key in keys}
+    optional = ["track_seconds", "train_kernels", "compiled_forward", "first_step_seconds"]
+    return {key: log.get(key) for key in keys + [k for k in optional if k in log]}
 
 
 def assemble(spec, model, task, log: dict, evaluation: Evaluation, loc: dict, ent: dict | None,
