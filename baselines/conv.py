@@ -65,9 +65,10 @@ class LocalConvNet(nn.Module):
 
     N_BLOCKS = 4
     CHANNEL_MULT = 1.375  # width 32 -> 44 channels: parameters within 2x of the UNets
-    # Compiled, rf5 trained slower in the quick suite (7.8-8.1 steps/s against 9.5-9.6 eager, one
-    # core each, this project's 2-core AVX2 machine): its full-resolution convolutions are most of
-    # the step, and Inductor leaves them to the same oneDNN kernels. So it trains eager.
+    # Compiled, rf5 was no faster: 0.97x eager in an in-process A/B, and 7.8-8.1 steps/s in a
+    # quick suite against 9.5-9.6 eager in the one before it (one core each, this project's
+    # 2-core AVX2 machine). Its full-resolution convolutions are most of the step, and Inductor
+    # leaves them to the same oneDNN kernels. So it trains eager.
     compile_training = False
 
     def __init__(self, resolution: int, token_dim: int, width: int, rf: int,

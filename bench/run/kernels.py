@@ -5,9 +5,10 @@ compute the same loss and update; their rounding differs, so the choice is a pro
 enters the run id. Evaluation always runs the eager model.
 
 Measured per training step at quick (one thread, CPU time, this project's 2-core AVX2 machine):
-compiled UNets are 1.2-1.4x faster than eager; the full-resolution convolutional nets are not
-(they decline compilation: `compile_training = False`, and keep only the fused AdamW);
-channels-last was tried and left out. See README, "Training kernels".
+compiled UNets were 1.2-1.4x faster than eager in in-process A/B runs (without the 1x1 option);
+the full-resolution convolutional nets were not (0.97x; they decline compilation,
+`compile_training = False`, and keep only the fused AdamW); channels-last was tried and left out.
+A suite-level speed-up was not shown on that machine: see README, "Training speed".
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ def cache_dir() -> Path:
 
 def training_forward(model: torch.nn.Module, kernels: str) -> Callable:
     """The callable the loss calls: the model itself, or with "compiled" its compiled forward
-    (compiled at its first call) unless the model declines (`compile_training = False`)."""
-    check(kernels)
+    (compiled at its first call) unless the model declines (`compile_training = False`).
+    `kernels` is a profile's, which Profile has checked."""
     if not compiles(model, kernels):
         return model
     check_compiler()
@@ -51,7 +52,6 @@ def compiles(model: torch.nn.Module, kernels: str) -> bool:
 def optimizer(params: list[torch.nn.Parameter], kernels: str, *, lr: float,
               weight_decay: float) -> torch.optim.AdamW:
     """AdamW over `params`: multi-tensor ("eager") or fused into one kernel ("compiled")."""
-    check(kernels)
     impl = {"fused": True} if kernels == "compiled" else {"foreach": True}
     return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **impl)
 

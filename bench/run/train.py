@@ -158,7 +158,7 @@ def _train(spec: RunSpec, *, device: torch.device, progress, track: Track | None
 
     params = [q for q in model.parameters() if q.requires_grad]
     ema = copy.deepcopy(model).eval().requires_grad_(False)
-    forward = kernels.training_forward(model, p.train_kernels)
+    forward = kernels.training_forward(model, p.train_kernels)  # `model` unless compiled
     opt = kernels.optimizer(params, p.train_kernels, lr=p.lr, weight_decay=p.weight_decay)
     ema_params = [e for e, q in zip(ema.parameters(), model.parameters(), strict=True)
                   if q.requires_grad]
@@ -171,7 +171,7 @@ def _train(spec: RunSpec, *, device: torch.device, progress, track: Track | None
                  "torch": torch.__version__, "ema_halflife_steps": p.ema_halflife_steps,
                  "conditioning": getattr(model, "conditioning", "joint"),
                  "n_train_images": int(data[0].shape[0]), "train_kernels": p.train_kernels,
-                 "compiled_forward": kernels.compiles(model, p.train_kernels)}
+                 "compiled_forward": forward is not model}
     if tracked:
         log["track_seconds"] = 0.0
     t_loop = time.perf_counter()
