@@ -1,0 +1,79 @@
+"""Interleaved A/B of training-step variants in one process: median CPU ms/step over blocks."""
+
+import statistics
+import sys
+import time
+
+import torch
+
+from bench.core.diffusion import edm_loss
+from bench.run.spec import RunSpec
+from bench.run.train import build, make_batch, training_set
+
+torch.set_num_threads(1)
+archs = sys.argv[1].split(",")
+variants = sys.argv[2].split(",")
+blocks = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+task_name = sys.argv[4] if len(sys.argv) > 4 else "length"
+
+
+def setup(arch, variant):
+    spec = RunSpec(task_name, arch, 0, "quick", {"n_train_scenes": 256})
+    p = spec.profile_resolved()
+    task, model = build(spec)
+    single = getattr(model, "conditioning", "joint") == "single"
+    data = training_set(task, 256, 0)
+    gen = torch.Generator().manual_seed(1)
+    ng = torch.Generator().manual_seed(2)
+    params = [q for q in model.parameters() if q.requires_grad]
+    opt = torch.optim.AdamW(
+        params, lr=1e-3, **({"fused": True} if "fused" in variant else {"foreach": True})
+    )
+    cl = "cl" in variant
+    if cl:
+        model.to(memory_format=torch.channels_last)
+    fwd = torch.compile(model) if "compile" in variant else model
+    nomk = "nomkldnn" in variant
+
+    def step():
+        y, t, m = make_batch(data, p, single, gen)
+        if cl:
+            y = y.contiguous(memory_format=torch.channels_last)
+        with torch.backends.mkldnn.flags(enabled=not nomk):
+            loss = edm_loss(fwd, y, t, m, generator=ng).mean()
+            opt.zero_grad()
+            loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        loss.item()
+        opt.step()
+
+    import torch._inductor.config as ic
+
+    t = time.perf_counter()
+    with ic.patch(conv_1x1_as_mm="mm1x1" in variant):
+        step()
+    first = time.perf_counter() - t
+    for _ in range(3):
+        step()
+    return step, first
+
+
+for arch in archs:
+    steps = {v: setup(arch, v) for v in variants}
+    cpu = {v: [] for v in variants}
+    wall = {v: [] for v in variants}
+    for _ in range(blocks):
+        for v in variants:
+            w0, c0 = time.perf_counter(), time.process_time()
+            for _ in range(10):
+                steps[v][0]()
+            wall[v].append((time.perf_counter() - w0) * 100)
+            cpu[v].append((time.process_time() - c0) * 100)
+    base = statistics.median(cpu[variants[0]])
+    for v in variants:
+        c = statistics.median(cpu[v])
+        print(
+            f"{arch:18s} {v:18s} cpu {c:6.1f} ms/step (x{base / c:4.2f})  "
+            f"wall {statistics.median(wall[v]):6.1f}  first {steps[v][1]:5.1f}s",
+            flush=True,
+        )
