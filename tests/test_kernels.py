@@ -1,5 +1,6 @@
-"""Training kernels: compiled training is deterministic, computes what eager training computes up
-to rounding, hands back eager models, and enters the run id only where it is on."""
+"""Training kernels and layout: compiled or channels-last training is deterministic, computes what
+eager NCHW training computes up to rounding, hands back eager NCHW models, and enters the run id
+only where it is on."""
 
 from __future__ import annotations
 
@@ -72,21 +73,55 @@ def test_kernel_choice_enters_the_run_id_only_where_it_is_on():
         spec("fast")
 
 
-def test_quick_trains_compiled_and_confirm_keeps_its_planned_runs():
-    assert {s.profile_resolved().train_kernels for s in suites.plan("quick")} == {"compiled"}
-    # Eager, with no override: its ids stay those of the results it has (tests/test_layout.py).
+def test_quick_trains_compiled_channels_last_and_confirm_keeps_its_planned_runs():
+    quick = [s.profile_resolved() for s in suites.plan("quick")]
+    assert {(p.train_kernels, p.train_memory_format) for p in quick} == {
+        ("compiled", "channels_last")}
+    # Eager NCHW, with no override: its ids stay those of its results (tests/test_layout.py).
     confirm = suites.plan("confirm")
-    assert {s.profile_resolved().train_kernels for s in confirm} == {"eager"}
-    assert all("train_kernels" not in s.resolve()["profile"] for s in confirm)
+    assert {(s.profile_resolved().train_kernels, s.profile_resolved().train_memory_format)
+            for s in confirm} == {("eager", "contiguous")}
+    assert all(not {"train_kernels", "train_memory_format"} & set(s.resolve()["profile"])
+               for s in confirm)
 
 
-def test_an_unknown_kernel_set_is_a_usage_error(tmp_path):
-    result = CliRunner().invoke(main, ["run", "--suite", "smoke", "--set", "train_kernels=fast",
+@pytest.mark.parametrize(("setting", "choice"), [("train_kernels=fast", "eager"),
+                                                  ("train_memory_format=nhwc", "channels_last")])
+def test_an_unknown_kernel_set_or_layout_is_a_usage_error(tmp_path, setting, choice):
+    result = CliRunner().invoke(main, ["run", "--suite", "smoke", "--set", setting,
                                        "--out", str(tmp_path / "r"), "--dry-run"])
     assert result.exit_code == 2
-    assert "'fast'" in result.output and "eager" in result.output
+    assert repr(setting.split("=")[1]) in result.output and choice in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("arch", ["conv-heatmap-rf5", "unet-xattn"])
+def test_channels_last_training_follows_nchw_up_to_rounding_and_hands_back_nchw(arch):
+    def trained(layout):
+        return train(RunSpec("length", arch, 0, "smoke",
+                             (*FAST, ("train_memory_format", layout))), threads=1)
+
+    nchw, channels_last, again = trained("contiguous"), trained("channels_last"), trained(
+        "channels_last")
+    assert channels_last.log["train_memory_format"] == "channels_last"
+    assert channels_last.log["losses"] == again.log["losses"]  # deterministic
+    torch.testing.assert_close(channels_last.log["losses"], nchw.log["losses"], rtol=1e-4, atol=0)
+    for model in (channels_last.model, channels_last.raw_model):
+        assert all(q.is_contiguous() for q in model.parameters())  # NCHW for evaluation
+    for (name, a), (_, b) in zip(channels_last.model.state_dict().items(),
+                                 nchw.model.state_dict().items(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-5, msg=name)
+
+
+def test_the_layout_enters_the_run_id_only_where_it_is_on():
+    plain = RunSpec("length", "unet-heatmap", 0, "smoke", FAST)
+    nchw = RunSpec("length", "unet-heatmap", 0, "smoke", (*FAST, ("train_memory_format",
+                                                                  "contiguous")))
+    last = RunSpec("length", "unet-heatmap", 0, "smoke", (*FAST, ("train_memory_format",
+                                                                  "channels_last")))
+    assert nchw.run_id == plain.run_id and last.run_id != plain.run_id
+    assert last.resolve()["profile"]["train_memory_format"] == "channels_last"
 
 
 def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):

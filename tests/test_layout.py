@@ -30,12 +30,14 @@ V1_RUN = "4aa84d625a04"  # smoke suite, conv-heatmap-rf5 on length, seed 0
 # move with the profile too, though it trains nothing to track). Re-pinned, all fourteen, when
 # the quick suite began to train with compiled kernels (the override train_kernels=compiled:
 # the same loss and update, rounded differently; the oracle's rows carry the override too).
+# Re-pinned, all fourteen, when it began to train channels-last as well (the override
+# train_memory_format=channels_last: again the same computation, rounded differently).
 QUICK_RUN_IDS = [
-    "9e9c214304fa", "28fe57d49d9e", "9fbc45305e62", "70b640a96534", "38cc4566b832",
-    "c2f78a3b2637",
-    "e91d0875637f", "c0a4a2358795", "5518f16bcd21", "5fc49fb8f063", "d6f941d6a657",
-    "3b0da25a08e8",
-    "cd3e97da0004", "28db91ba889b",
+    "f213652101cf", "14c9a782a2ab", "c7c13794b595", "1650ccca951f", "9792b369ba73",
+    "8ca2a0a3b6f2",
+    "8f16cf0a6e30", "450006362ab5", "3514e1594e88", "b75b9133c6ef", "7ef2a5199686",
+    "085a96f45fb9",
+    "704343b673e8", "e987158f07b5",
 ]
 # The quick profile's unet-xattn-local on length without the suite's override (eager kernels).
 PLAIN_XATTN_LOCAL = "460882113c07"

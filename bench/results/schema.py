@@ -126,6 +126,7 @@ class TrainLog(TypedDict, total=False):
     steps_per_second: float | None  # None for a training-free model
     track_seconds: float  # tracked runs: seconds spent tracking, not counted in `seconds`
     train_kernels: str  # "eager" | "compiled" (bench.run.kernels); absent in older results
+    train_memory_format: str  # "contiguous" | "channels_last"; absent in older results
     compiled_forward: bool  # whether the forward and backward pass ran compiled
     first_step_seconds: float  # the first step alone (where compiled kernels compile or load)
 

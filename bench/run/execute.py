@@ -180,7 +180,8 @@ def train_info(log: dict) -> schema.TrainLog:
     """The train section of metrics.json (`track_seconds` where the run was tracked; the kernels
     where it trained)."""
     keys = ["status", "seconds", "steps", "n_params", "final_loss", "losses", "steps_per_second"]
-    optional = ["track_seconds", "train_kernels", "compiled_forward", "first_step_seconds"]
+    optional = ["track_seconds", "train_kernels", "train_memory_format", "compiled_forward",
+                "first_step_seconds"]
     return {key: log.get(key) for key in keys + [k for k in optional if k in log]}
 
 

@@ -21,6 +21,9 @@ from pathlib import Path
 import torch
 
 TRAIN_KERNELS = ("eager", "compiled")
+#: How training lays out the model's 4-D weights and the images: NCHW, or channels last (NHWC in
+#: memory, which oneDNN's convolutions and a per-pixel layer norm read without copies).
+TRAIN_MEMORY_FORMATS = ("contiguous", "channels_last")
 
 
 def cache_dir() -> Path:
@@ -65,7 +68,15 @@ def check_compiler() -> None:
                            "train eager with --set train_kernels=eager")
 
 
-def check(kernels: str) -> None:
-    """A ValueError naming the valid choices for an unknown kernel set."""
+def memory_format(name: str) -> torch.memory_format:
+    """The torch memory format of a profile's `train_memory_format`."""
+    return {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}[name]
+
+
+def check(kernels: str, layout: str = "contiguous") -> None:
+    """A ValueError naming the valid choices for an unknown kernel set or memory format."""
     if kernels not in TRAIN_KERNELS:
         raise ValueError(f"train_kernels must be one of {TRAIN_KERNELS}, got {kernels!r}")
+    if layout not in TRAIN_MEMORY_FORMATS:
+        raise ValueError(f"train_memory_format must be one of {TRAIN_MEMORY_FORMATS}, "
+                         f"got {layout!r}")

@@ -43,11 +43,12 @@ class Profile:
     ablation_n: int | None = None  # test scenes per split for the ablation score (None: locality_n)
     track_points: int = 0  # checkpoints along training that record accuracy and locality (0: off)
     train_kernels: str = "eager"  # "eager" | "compiled": how training executes (bench.run.kernels)
+    train_memory_format: str = "contiguous"  # | "channels_last": training's layout (same module)
 
     def __post_init__(self):
         if self.sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
-        check_kernels(self.train_kernels)
+        check_kernels(self.train_kernels, self.train_memory_format)
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(
                 f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
@@ -105,7 +106,8 @@ def track_steps(steps: int, n: int) -> tuple[int, ...]:
 SAMPLERS = ("heun", "euler")
 # Fields that change numbers, added after results existed: at the value all earlier runs had,
 # they stay out of the resolved config (and the run id).
-ADDED_FIELDS: dict[str, object] = {"train_kernels": "eager"}
+ADDED_FIELDS: dict[str, object] = {"train_kernels": "eager",
+                                   "train_memory_format": "contiguous"}
 LR_SCHEDULES = ("constant", "cosine")
 
 PROFILES: Registry[Profile] = Registry("profile")

@@ -157,7 +157,9 @@ def _train(spec: RunSpec, *, device: torch.device, progress, track: Track | None
     noise_gen = torch.Generator().manual_seed(seeds.derive(spec.seed, Stream.NOISE))
 
     params = [q for q in model.parameters() if q.requires_grad]
-    ema = copy.deepcopy(model).eval().requires_grad_(False)
+    ema = copy.deepcopy(model).eval().requires_grad_(False)  # NCHW, whatever training's layout
+    layout = kernels.memory_format(p.train_memory_format)
+    model.to(memory_format=layout)  # the same Parameters, their 4-D weights restrided
     forward = kernels.training_forward(model, p.train_kernels)  # `model` unless compiled
     opt = kernels.optimizer(params, p.train_kernels, lr=p.lr, weight_decay=p.weight_decay)
     ema_params = [e for e, q in zip(ema.parameters(), model.parameters(), strict=True)
@@ -171,6 +173,7 @@ def _train(spec: RunSpec, *, device: torch.device, progress, track: Track | None
                  "torch": torch.__version__, "ema_halflife_steps": p.ema_halflife_steps,
                  "conditioning": getattr(model, "conditioning", "joint"),
                  "n_train_images": int(data[0].shape[0]), "train_kernels": p.train_kernels,
+                 "train_memory_format": p.train_memory_format,
                  "compiled_forward": forward is not model}
     if tracked:
         log["track_seconds"] = 0.0
@@ -180,6 +183,7 @@ def _train(spec: RunSpec, *, device: torch.device, progress, track: Track | None
         for group in opt.param_groups:
             group["lr"] = learning_rate(p, step)
         y, tokens, mask = make_batch(data, p, single, gen)
+        y = y.contiguous(memory_format=layout)  # (B, 3, R, R) in training's layout
         loss = edm_loss(forward, y, tokens, mask, generator=noise_gen).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -214,6 +218,7 @@ def _train(spec: RunSpec, *, device: torch.device, progress, track: Track | None
     t_end = time.perf_counter() - log.get("track_seconds", 0.0)  # the loop without tracking
     for e, b in zip(ema.buffers(), model.buffers(), strict=True):
         e.copy_(b)
+    model.to(memory_format=torch.contiguous_format)  # the raw model handed back is NCHW too
     log.update(seconds=t_end - t0, setup_seconds=t_loop - t0, loop_seconds=t_end - t_loop,
                steps_per_second=log["steps"] / max(t_end - t_loop, 1e-9),
                final_loss=log["losses"][-1] if log["losses"] else None)

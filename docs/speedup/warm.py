@@ -6,11 +6,11 @@ from bench.run.spec import RunSpec
 from bench.run.train import train
 from bench.suite import suites
 
-SHORT = (("train_kernels", "compiled"), ("steps", 2), ("n_train_scenes", 64), ("loss_every", 1))
+SHORT = (("steps", 2), ("n_train_scenes", 64), ("loss_every", 1))
 for s in suites.plan("quick"):
     if s.arch == "analytic-local":
         continue
     t = time.perf_counter()
-    r = train(RunSpec(s.task, s.arch, 0, "quick", SHORT), threads=1)
+    r = train(RunSpec(s.task, s.arch, 0, "quick", (*s.overrides, *SHORT)), threads=1)
     print(f"{s.task:14s} {s.arch:18s} first step {r.log['first_step_seconds']:6.1f} s "
           f"wall {time.perf_counter() - t:6.1f}", flush=True)
