@@ -4,7 +4,7 @@ import click
 
 from bench.commands.params import ARCH, PROFILE, TASK
 from bench.perf.gpu import check as gpu_check
-from bench.run.kernels import TRAIN_KERNELS
+from bench.run.kernels import TRAIN_KERNELS, TRAIN_MEMORY_FORMATS
 
 
 @click.group("perf")
@@ -24,8 +24,11 @@ def perf() -> None:
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1))
 @click.option("--kernels", type=click.Choice(TRAIN_KERNELS), default="eager", show_default=True,
               help="The harness's training kernels (the bare loop is always eager).")
+@click.option("--memory-format", type=click.Choice(TRAIN_MEMORY_FORMATS), default="contiguous",
+              show_default=True, help="The harness's training layout (the bare loop's is NCHW).")
 @click.option("--json-out", type=click.Path(dir_okay=False), help="Also write the rows as JSON.")
-def train_(profile, task, archs, steps, warmup, repeats, threads, kernels, json_out) -> None:
+def train_(profile, task, archs, steps, warmup, repeats, threads, kernels, memory_format,
+           json_out) -> None:
     """Training steps/s of the harness vs a bare PyTorch loop (target ratio >= 0.95); GFLOP/s."""
 
     import baselines
@@ -40,7 +43,7 @@ def train_(profile, task, archs, steps, warmup, repeats, threads, kernels, json_
             raise click.BadParameter(f"{arch!r} is not trained (time it with `compbench perf "
                                      "oracle`)", param_hint="--arch")
         r = measure_train(task, arch, profile, steps=steps, warmup=warmup, repeats=repeats,
-                          threads=threads, kernels=kernels)
+                          threads=threads, kernels=kernels, memory_format=memory_format)
         rows.append(r)
         click.echo(f"{arch:18s} {r['n_params']:8d} {r['gflop_per_step']:10.3f} "
                    f"{r['harness_steps_per_s']:9.2f} {r['bare_steps_per_s']:7.2f} "

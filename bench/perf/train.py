@@ -67,15 +67,16 @@ def bare_rate(spec: RunSpec, *, steps: int, warmup: int, threads: int):
 
 def measure_train(task: str, arch: str, profile: str, *, steps: int = 20, warmup: int = 5,
                   repeats: int = 2, threads: int = 1, n_train_scenes: int = 256,
-                  kernels: str = "eager") -> dict:
-    """Harness (with the given training kernels) vs bare eager steps/s (best of `repeats`,
-    interleaved), ratio, GFLOP/s. A compiled harness compiles in its warm-up steps.
+                  kernels: str = "eager", memory_format: str = "contiguous") -> dict:
+    """Harness (with the given training kernels and layout) vs bare eager NCHW steps/s (best of
+    `repeats`, interleaved), ratio, GFLOP/s. A compiled harness compiles in its warm-up steps.
 
     Rates are given per wall second and per CPU second of this process; on a shared machine the
     CPU-time rates are the meaningful ones (with one thread they are the speed of one core).
     """
     spec = RunSpec(task, arch, 0, profile, {"n_train_scenes": n_train_scenes,
-                                            "train_kernels": kernels})
+                                            "train_kernels": kernels,
+                                            "train_memory_format": memory_format})
     harness, bare, info = [], [], {}
     for _ in range(repeats):
         harness.append(harness_rate(spec, steps=steps, warmup=warmup, threads=threads))
@@ -85,6 +86,7 @@ def measure_train(task: str, arch: str, profile: str, *, steps: int = 20, warmup
                                         for r in (harness, bare))
     flops = info["flops_per_step"]
     return {"arch": arch, "task": task, "profile": profile, "threads": threads, "kernels": kernels,
+            "memory_format": memory_format,
             "batch_size": spec.profile_resolved().batch_size, "n_params": info["n_params"],
             "gflop_per_step": flops / 1e9,
             "harness_steps_per_s": h_wall, "bare_steps_per_s": b_wall, "ratio": h_wall / b_wall,

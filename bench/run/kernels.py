@@ -4,11 +4,15 @@ torch.compile (Inductor, 1x1 convolutions as matrix products) and steps a fused 
 compute the same loss and update; their rounding differs, so the choice is a profile field and
 enters the run id. Evaluation always runs the eager model.
 
+The layout is a second choice (`train_memory_format`): NCHW, or channels last for the model's 4-D
+weights and the images. The trained models are handed back NCHW.
+
 Measured per training step at quick (one thread, CPU time, this project's 2-core AVX2 machine):
-compiled UNets were 1.2-1.4x faster than eager in in-process A/B runs (without the 1x1 option);
-the full-resolution convolutional nets were not (0.97x; they decline compilation,
-`compile_training = False`, and keep only the fused AdamW); channels-last was tried and left out.
-A suite-level speed-up was not shown on that machine: see README, "Training speed".
+compiled UNets were 1.2-1.35x faster than eager in in-process A/B runs, channels-last or not; the
+full-resolution convolutional nets were not (0.97x; they decline compilation,
+`compile_training = False`, and keep only the fused AdamW), but gained 1.13-1.40x from
+channels-last with the fused AdamW. In whole quick suites the gain is smaller: README,
+"Training speed".
 """
 
 from __future__ import annotations
