@@ -63,14 +63,24 @@ def test_compiled_training_hands_back_eager_models(compiled_twice):
         assert type(model).__name__ == "EDMPrecond"  # not a compiled wrapper: eager evaluation
 
 
-def test_kernel_choice_enters_the_run_id_only_where_it_is_on():
-    eager, compiled = spec("eager"), spec("compiled")
+@pytest.mark.parametrize(("field", "default", "other", "bad", "message"), [
+    ("train_kernels", "eager", "compiled", "fast",
+     r"train_kernels must be one of \('eager', 'compiled'\)"),
+    ("train_memory_format", "contiguous", "channels_last", "nhwc",
+     r"train_memory_format must be one of \('contiguous', 'channels_last'\)"),
+])
+def test_a_training_choice_enters_the_run_id_only_where_it_is_on(field, default, other, bad,
+                                                                   message):
+    def with_(value):
+        return RunSpec("length", "unet-heatmap", 0, "smoke", (*FAST, (field, value)))
+
     plain = RunSpec("length", "unet-heatmap", 0, "smoke", FAST)
-    assert eager.run_id == plain.run_id and "train_kernels" not in eager.resolve()["profile"]
-    assert compiled.run_id != plain.run_id
-    assert compiled.resolve()["profile"]["train_kernels"] == "compiled"
-    with pytest.raises(ValueError, match=r"train_kernels must be one of \('eager', 'compiled'\)"):
-        spec("fast")
+    at_default, on = with_(default), with_(other)
+    assert at_default.run_id == plain.run_id and field not in at_default.resolve()["profile"]
+    assert on.run_id != plain.run_id
+    assert on.resolve()["profile"][field] == other
+    with pytest.raises(ValueError, match=message):
+        with_(bad).profile_resolved()
 
 
 def test_quick_trains_compiled_channels_last_and_confirm_keeps_its_planned_runs():
@@ -112,16 +122,6 @@ def test_channels_last_training_follows_nchw_up_to_rounding_and_hands_back_nchw(
     for (name, a), (_, b) in zip(channels_last.model.state_dict().items(),
                                  nchw.model.state_dict().items(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-5, msg=name)
-
-
-def test_the_layout_enters_the_run_id_only_where_it_is_on():
-    plain = RunSpec("length", "unet-heatmap", 0, "smoke", FAST)
-    nchw = RunSpec("length", "unet-heatmap", 0, "smoke", (*FAST, ("train_memory_format",
-                                                                  "contiguous")))
-    last = RunSpec("length", "unet-heatmap", 0, "smoke", (*FAST, ("train_memory_format",
-                                                                  "channels_last")))
-    assert nchw.run_id == plain.run_id and last.run_id != plain.run_id
-    assert last.resolve()["profile"]["train_memory_format"] == "channels_last"
 
 
 def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):

@@ -27,7 +27,8 @@ import torch
 TRAIN_KERNELS = ("eager", "compiled")
 #: How training lays out the model's 4-D weights and the images: NCHW, or channels last (NHWC in
 #: memory, which oneDNN's convolutions and a per-pixel layer norm read without copies).
-TRAIN_MEMORY_FORMATS = ("contiguous", "channels_last")
+MEMORY_FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+TRAIN_MEMORY_FORMATS = tuple(MEMORY_FORMATS)
 
 
 def cache_dir() -> Path:
@@ -72,12 +73,7 @@ def check_compiler() -> None:
                            "train eager with --set train_kernels=eager")
 
 
-def memory_format(name: str) -> torch.memory_format:
-    """The torch memory format of a profile's `train_memory_format`."""
-    return {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}[name]
-
-
-def check(kernels: str, layout: str = "contiguous") -> None:
+def check(kernels: str, layout: str) -> None:
     """A ValueError naming the valid choices for an unknown kernel set or memory format."""
     if kernels not in TRAIN_KERNELS:
         raise ValueError(f"train_kernels must be one of {TRAIN_KERNELS}, got {kernels!r}")

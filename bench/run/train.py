@@ -158,7 +158,7 @@ def _train(spec: RunSpec, *, device: torch.device, progress, track: Track | None
 
     params = [q for q in model.parameters() if q.requires_grad]
     ema = copy.deepcopy(model).eval().requires_grad_(False)  # NCHW, whatever training's layout
-    layout = kernels.memory_format(p.train_memory_format)
+    layout = kernels.MEMORY_FORMATS[p.train_memory_format]  # a profile's, checked there
     model.to(memory_format=layout)  # the same Parameters, their 4-D weights restrided
     forward = kernels.training_forward(model, p.train_kernels)  # `model` unless compiled
     opt = kernels.optimizer(params, p.train_kernels, lr=p.lr, weight_decay=p.weight_decay)
