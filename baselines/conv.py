@@ -68,7 +68,8 @@ class LocalConvNet(nn.Module):
     # Compiled, rf5 was no faster: 0.97x eager in an in-process A/B, and 7.8-8.1 steps/s in a
     # quick suite against 9.5-9.6 eager in the one before it (one core each, this project's
     # 2-core AVX2 machine). Its full-resolution convolutions are most of the step, and Inductor
-    # leaves them to the same oneDNN kernels. So it trains eager.
+    # leaves them to the same oneDNN kernels; channels-last, compiled was 0.89x of channels-last
+    # eager (in-process A/B, docs/speedup/contention/ab.txt). So it trains eager.
     compile_training = False
 
     def __init__(self, resolution: int, token_dim: int, width: int, rf: int,

@@ -10,9 +10,10 @@ weights and the images. The trained models are handed back NCHW.
 Measured per training step at quick (one thread, CPU time, this project's 2-core AVX2 machine):
 compiled UNets were 1.2-1.35x faster than eager in in-process A/B runs, channels-last or not; the
 full-resolution convolutional nets were not (0.97x; they decline compilation,
-`compile_training = False`, and keep only the fused AdamW), but gained 1.13-1.40x from
-channels-last with the fused AdamW. In whole quick suites the gain is smaller: README,
-"Training speed".
+`compile_training = False`, and keep only the fused AdamW), but gained 1.09-1.40x from
+channels-last with the fused AdamW (four A/Bs; 1.09 and 1.16 in the latest two). In whole quick
+suites the gain is smaller (README, "Training speed"); a training on the other core does not slow
+a run down (docs/speedup/contention).
 """
 
 from __future__ import annotations
