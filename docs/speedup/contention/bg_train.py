@@ -8,12 +8,11 @@ import time
 
 from bench.run.spec import RunSpec
 from bench.run.train import train
+from bench.suite import suites
 
 arch, task, steps, loss_every = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-spec = RunSpec(task, arch, 0, "quick", (("train_kernels", "compiled"),
-                                        ("train_memory_format", "channels_last"),
-                                        ("steps", steps), ("track_points", 0),
-                                        ("loss_every", loss_every)))
+spec = RunSpec(task, arch, 0, "quick", (*suites.get("quick").overrides, ("steps", steps),
+                                        ("track_points", 0), ("loss_every", loss_every)))
 stamps = []
 train(spec, threads=1,
       progress=lambda s, n, loss: stamps.append((s, time.perf_counter(), time.process_time())))
