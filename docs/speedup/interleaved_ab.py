@@ -1,11 +1,20 @@
-"""Interleaved A/B of training-step variants in one process: median CPU ms/step over blocks."""
+"""Interleaved A/B of training-step variants in one process: median CPU ms/step over blocks.
+
+`python docs/speedup/interleaved_ab.py ARCH,... VARIANT,... [BLOCKS] [TASK]`; a variant's name
+lists its parts: foreach | fused (AdamW), cl (channels-last), compile, mm1x1 (Inductor's
+conv_1x1_as_mm), autotune (Inductor's max_autotune), nomkldnn; for the conv nets' LocalBlock,
+region (its two norm-SiLU stretches compiled on their own, the convolutions left eager) and lin
+(its 1x1 convolutions as F.linear over the channels-last pixels).
+"""
 
 import statistics
 import sys
 import time
 
 import torch
+import torch.nn.functional as F
 
+from baselines.conv import LocalBlock
 from bench.core.diffusion import edm_loss
 from bench.run.spec import RunSpec
 from bench.run.train import build, make_batch, training_set
@@ -15,6 +24,40 @@ archs = sys.argv[1].split(",")
 variants = sys.argv[2].split(",")
 blocks = int(sys.argv[3]) if len(sys.argv) > 3 else 5
 task_name = sys.argv[4] if len(sys.argv) > 4 else "length"
+
+
+def norm_silu(h, norm):
+    """SiLU of PixelNorm(h): h (B, C, H, W) -> same."""
+    return F.silu(norm(h))
+
+
+def norm_modulate_silu(r, norm, scale, shift):
+    """SiLU of PixelNorm(r) scale-shifted: r (B, C, H, W), scale and shift (B, C, 1, 1)."""
+    return F.silu(norm(r) * (1 + scale) + shift)
+
+
+def conv1x1_linear(h, conv):
+    """A 1x1 convolution of h (B, C, H, W) as a matrix product over its pixels."""
+    out = F.linear(h.permute(0, 2, 3, 1), conv.weight[:, :, 0, 0], conv.bias)  # (B, H, W, C')
+    return out.permute(0, 3, 1, 2)  # (B, C', H, W)
+
+
+def patch_local_blocks(model, region: bool, lin: bool) -> None:
+    """LocalBlock.forward (same computation) with the `region` and `lin` variants."""
+    first = torch.compile(norm_silu, dynamic=False) if region else norm_silu
+    second = torch.compile(norm_modulate_silu, dynamic=False) if region else norm_modulate_silu
+
+    def forward(block, h, emb):
+        a = first(h, block.norm1)
+        r = conv1x1_linear(a, block.conv) if lin and block.conv.kernel_size == (1, 1) \
+            else block.conv(a)
+        scale, shift = block.modulation(emb)[:, :, None, None].chunk(2, dim=1)
+        m = second(r, block.norm2, scale, shift)
+        return h + (conv1x1_linear(m, block.mix) if lin else block.mix(m))
+
+    for block in model.modules():
+        if isinstance(block, LocalBlock):
+            block.forward = forward.__get__(block)
 
 
 def setup(arch, variant):
@@ -34,7 +77,9 @@ def setup(arch, variant):
         model.to(memory_format=torch.channels_last)
     # The option goes to torch.compile itself (as bench.run.kernels does): a config patch around
     # the first step let a later variant reuse the graph an earlier one had compiled.
-    options = {"conv_1x1_as_mm": "mm1x1" in variant}
+    options = {"conv_1x1_as_mm": "mm1x1" in variant, "max_autotune": "autotune" in variant}
+    if "region" in variant or "lin" in variant:
+        patch_local_blocks(model, "region" in variant, "lin" in variant)
     fwd = torch.compile(model, options=options) if "compile" in variant else model
     nomk = "nomkldnn" in variant
 
