@@ -2,7 +2,8 @@
 
 `python docs/speedup/interleaved_ab.py ARCH,... VARIANT,... [BLOCKS] [TASK]`; a variant's name
 lists its parts: foreach | fused (AdamW), cl (channels-last), compile, mm1x1 (Inductor's
-conv_1x1_as_mm), autotune (Inductor's max_autotune), nomkldnn; for the conv nets' LocalBlock,
+conv_1x1_as_mm), autotune (Inductor's max_autotune), cppwrap (Inductor's cpp_wrapper: the compiled
+graph called from C++, not Python), nomkldnn; for the conv nets' LocalBlock,
 region (its two norm-SiLU stretches compiled on their own, the convolutions left eager) and lin
 (its 1x1 convolutions as F.linear over the channels-last pixels).
 """
@@ -77,7 +78,8 @@ def setup(arch, variant):
         model.to(memory_format=torch.channels_last)
     # The option goes to torch.compile itself (as bench.run.kernels does): a config patch around
     # the first step let a later variant reuse the graph an earlier one had compiled.
-    options = {"conv_1x1_as_mm": "mm1x1" in variant, "max_autotune": "autotune" in variant}
+    options = {"conv_1x1_as_mm": "mm1x1" in variant, "max_autotune": "autotune" in variant,
+               "cpp_wrapper": "cppwrap" in variant}
     if "region" in variant or "lin" in variant:
         patch_local_blocks(model, "region" in variant, "lin" in variant)
     fwd = torch.compile(model, options=options) if "compile" in variant else model
