@@ -1,4 +1,5 @@
-"""Step time per 250-step window over one real quick training (bench.run.train.train), one thread.
+"""Step time per 250-step window over one real quick-suite training (bench.run.train.train), one
+thread.
 
 `python docs/speedup/steptime.py ARCH [TASK] [STEPS] [flush]`; `flush` sets
 torch.set_flush_denormal(True) first (a check for denormal slow-downs: the final loss is printed,
@@ -12,6 +13,7 @@ import torch
 
 from bench.run.spec import RunSpec
 from bench.run.train import train
+from bench.suite import suites
 
 arch = sys.argv[1]
 task = sys.argv[2] if len(sys.argv) > 2 else "length"
@@ -26,7 +28,7 @@ def progress(step, total, loss):
     marks.append((step, time.perf_counter()))
 
 
-settings = {"steps": steps, "train_kernels": "compiled", "train_memory_format": "channels_last"}
+settings = {**dict(suites.get("quick").overrides), "steps": steps}  # the quick suite's kernels
 result = train(RunSpec(task, arch, 0, "quick", settings), threads=1, progress=progress)
 windows, last = [], marks[0]
 for step, clock in marks[1:]:
