@@ -167,5 +167,5 @@ def test_learning_rate_schedules():
     assert learning_rate(cos, 4) == 0.5 and learning_rate(cos, 10) == 1.0
     assert learning_rate(cos, 60) == pytest.approx(0.5)  # half way through the decay
     assert 0 < learning_rate(cos, 109) < 1e-3  # ends near 0
-    with pytest.raises(ValueError, match="lr_schedule must be one of .*'cosine'.*got 'linear'"):
-        replace(p, lr_schedule="linear")
+    with pytest.raises(ValueError, match="lr_schedule must be one of .*'cosine'.*got 'step'"):
+        replace(p, lr_schedule="step")

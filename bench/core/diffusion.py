@@ -5,6 +5,7 @@ A denoiser is any callable D(x (B,3,R,R), sigma (B,), tokens (B,1+K,D), mask (B,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
@@ -21,24 +22,70 @@ def loss_weight(sigma: torch.Tensor, sigma_data: float = SIGMA_DATA) -> torch.Te
     return (sigma**2 + sigma_data**2) / (sigma * sigma_data) ** 2
 
 
+def min_snr_weight(sigma: torch.Tensor, sigma_data: float = SIGMA_DATA,
+                   gamma: float = 5.0) -> torch.Tensor:
+    """lambda(sigma) = min(SNR, gamma) / sigma_data^2, SNR = sigma_data^2 / sigma^2: Min-SNR-gamma
+    for a clean-image target (Hang et al. 2023); EDM's own weight is (SNR + 1) / sigma_data^2."""
+    snr = sigma_data**2 / sigma**2
+    return snr.clamp(max=gamma) / sigma_data**2
+
+
+LOSS_WEIGHTINGS = ("edm", "min_snr")
+
+
+def weighting(name: str, *, min_snr_gamma: float = 5.0) -> Callable:
+    """The loss weight lambda(sigma, sigma_data) called `name`: "edm" or "min_snr"."""
+    if name == "edm":
+        return loss_weight
+    if name == "min_snr":
+        return functools.partial(min_snr_weight, gamma=min_snr_gamma)
+    raise ValueError(f"loss weighting must be one of {LOSS_WEIGHTINGS}, got {name!r}")
+SIGMA_SAMPLINGS = ("independent", "antithetic")
+
+
+def training_sigmas(B: int, *, generator: torch.Generator | None = None,
+                    P_mean: float = P_MEAN, P_std: float = P_STD,
+                    sampling: str = "independent") -> torch.Tensor:
+    """B training noise levels (B,) with ln sigma ~ N(P_mean, P_std^2), on the generator's device.
+
+    "independent": one normal draw per sample (Karras et al. 2022). "antithetic": one uniform
+    offset u per batch and the batch's quantiles (i + u) / B, i = 0..B-1, through the normal's
+    inverse CDF (VDM's antithetic time sampling, Kingma et al. 2021): every stratum of the
+    distribution once per batch, with the same marginal.
+    """
+    gen_device = generator.device if generator is not None else torch.device("cpu")
+    if sampling == "independent":
+        z = torch.randn(B, generator=generator, device=gen_device)  # (B,)
+    elif sampling == "antithetic":
+        u = torch.rand(1, generator=generator, device=gen_device)  # (1,)
+        q = (torch.arange(B, device=gen_device) + u) / B  # (B,) in (0, 1)
+        z = torch.special.ndtri(q)  # (B,)
+    else:
+        raise ValueError(f"sigma sampling must be one of {SIGMA_SAMPLINGS}, got {sampling!r}")
+    return (z * P_std + P_mean).exp()  # (B,)
+
+
 def edm_loss(denoiser: Denoiser, y: torch.Tensor, tokens: torch.Tensor, mask: torch.Tensor, *,
              generator: torch.Generator | None = None, P_mean: float = P_MEAN, P_std: float = P_STD,
-             sigma_data: float = SIGMA_DATA) -> torch.Tensor:
+             sigma_data: float = SIGMA_DATA, sigma_sampling: str = "independent",
+             weighting: Callable[[torch.Tensor, float], torch.Tensor] = loss_weight
+             ) -> torch.Tensor:
     """Per-sample EDM loss (B,) = lambda(sigma) mean|D(y + n; sigma) - y|^2 (Karras et al. 2022).
 
-    ln sigma ~ N(P_mean, P_std^2), n ~ N(0, sigma^2 I).
+    ln sigma ~ N(P_mean, P_std^2) (`training_sigmas`), n ~ N(0, sigma^2 I); `weighting(sigma,
+    sigma_data)` is lambda, EDM's `loss_weight` unless given.
 
     Noise is drawn on the generator's device (CPU by default) and moved to y's device, so CPU draws
     are reproducible whatever the training device.
     """
     B = y.shape[0]
     gen_device = generator.device if generator is not None else torch.device("cpu")
-    rnd_normal = torch.randn(B, generator=generator, device=gen_device)  # (B,)
+    sigma = training_sigmas(B, generator=generator, P_mean=P_mean, P_std=P_std,
+                            sampling=sigma_sampling).to(y.device)  # (B,)
     eps = torch.randn(y.shape, generator=generator, device=gen_device)  # (B, 3, R, R)
-    sigma = (rnd_normal * P_std + P_mean).exp().to(y.device)  # (B,)
     n = eps.to(y.device) * sigma.view(-1, 1, 1, 1)  # (B, 3, R, R)
     D_yn = denoiser(y + n, sigma, tokens, mask)  # (B, 3, R, R)
-    return loss_weight(sigma, sigma_data) * (D_yn - y).square().flatten(1).mean(1)  # (B,)
+    return weighting(sigma, sigma_data) * (D_yn - y).square().flatten(1).mean(1)  # (B,)
 
 
 def get_sigmas_karras(n: int, sigma_min: float, sigma_max: float, rho: float = 7.0,

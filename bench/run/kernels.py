@@ -59,10 +59,11 @@ def compiles(model: torch.nn.Module, kernels: str) -> bool:
 
 
 def optimizer(params: list[torch.nn.Parameter], kernels: str, *, lr: float,
-              weight_decay: float) -> torch.optim.AdamW:
-    """AdamW over `params`: multi-tensor ("eager") or fused into one kernel ("compiled")."""
+              weight_decay: float, beta2: float = 0.999) -> torch.optim.AdamW:
+    """AdamW over `params` (beta1 0.9): multi-tensor ("eager") or fused into one kernel
+    ("compiled")."""
     impl = {"fused": True} if kernels == "compiled" else {"foreach": True}
-    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **impl)
+    return torch.optim.AdamW(params, lr=lr, betas=(0.9, beta2), weight_decay=weight_decay, **impl)
 
 
 def check_compiler() -> None:

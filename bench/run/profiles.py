@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.core import diffusion
 from bench.results.definitions import RECORD_ONLY_FIELDS
 from bench.run.kernels import check as check_kernels
 from tasks.registry import Registry
@@ -31,7 +32,7 @@ class Profile:
     samples_per_k: int  # generated samples per test length k
     guidance: float | None  # classifier-free guidance weight w (None = plain conditional model)
     locality_n: int  # test scenes per split for the spatial and Jacobian locality metrics
-    lr_schedule: str = "constant"  # after warm-up: "constant", or "cosine" decay to 0 at `steps`
+    lr_schedule: str = "constant"  # after warm-up: "constant", or "cosine" / "linear" decay to 0
     weight_decay: float = 0.0
     grad_clip: float | None = 1.0  # max global gradient norm (None = no clipping)
     loss_every: int = 50  # steps between entries of the loss log
@@ -44,14 +45,24 @@ class Profile:
     track_points: int = 0  # checkpoints along training that record accuracy and locality (0: off)
     train_kernels: str = "eager"  # "eager" | "compiled": how training executes (bench.run.kernels)
     train_memory_format: str = "contiguous"  # | "channels_last": training's layout (same module)
+    adam_beta2: float = 0.999  # AdamW's second-moment decay (EDM2 uses 0.99)
+    sigma_sampling: str = "independent"  # training sigmas: "independent" | "antithetic" per batch
+    loss_weighting: str = "edm"  # lambda(sigma): "edm" | "min_snr" (bench.core.diffusion)
+    min_snr_gamma: float = 5.0  # gamma of loss_weighting = "min_snr" (Hang et al. 2023)
 
     def __post_init__(self):
         if self.sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
         check_kernels(self.train_kernels, self.train_memory_format)
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(
-                f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        for field, choices in (("lr_schedule", LR_SCHEDULES),
+                               ("sigma_sampling", diffusion.SIGMA_SAMPLINGS),
+                               ("loss_weighting", diffusion.LOSS_WEIGHTINGS)):
+            if getattr(self, field) not in choices:
+                raise ValueError(f"{field} must be one of {choices}, got {getattr(self, field)!r}")
+        if not 0.0 <= self.adam_beta2 < 1.0:
+            raise ValueError(f"adam_beta2 must be in [0, 1), got {self.adam_beta2!r}")
+        if not self.min_snr_gamma > 0.0:
+            raise ValueError(f"min_snr_gamma must be > 0, got {self.min_snr_gamma!r}")
         for field in ("resolution", "width", "steps", "batch_size", "n_train_scenes",
                       "sampler_steps", "samples_per_k", "locality_n", "loss_every"):
             if getattr(self, field) < 1:
@@ -107,8 +118,10 @@ SAMPLERS = ("heun", "euler")
 # Fields that change numbers, added after results existed: at the value all earlier runs had,
 # they stay out of the resolved config (and the run id).
 ADDED_FIELDS: dict[str, object] = {"train_kernels": "eager",
-                                   "train_memory_format": "contiguous"}
-LR_SCHEDULES = ("constant", "cosine")
+                                   "train_memory_format": "contiguous",
+                                   "adam_beta2": 0.999, "sigma_sampling": "independent",
+                                   "loss_weighting": "edm", "min_snr_gamma": 5.0}
+LR_SCHEDULES = ("constant", "cosine", "linear")
 
 PROFILES: Registry[Profile] = Registry("profile")
 for _profile in (

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from bench.core import seeds
+from bench.core import diffusion, seeds
 from bench.core.diffusion import edm_loss
 from bench.core.seeds import Stream
 from bench.run import kernels
@@ -59,11 +59,15 @@ def bias_corrected(ema: torch.nn.Module, theta0: dict[str, torch.Tensor], beta_p
 
 
 def learning_rate(p: Profile, step: int) -> float:
-    """The profile's learning rate at 0-based `step`: linear warm-up, then its schedule."""
+    """The profile's learning rate at 0-based `step`: linear warm-up, then its schedule ("cosine":
+    half a cosine to 0 at `steps`; "linear": a straight line to 0 at `steps`, as Defazio et al.
+    2023 recommend)."""
     warm = min(1.0, (step + 1) / p.warmup_steps) if p.warmup_steps else 1.0
-    if p.lr_schedule == "cosine" and step >= p.warmup_steps:
+    if p.lr_schedule != "constant" and step >= p.warmup_steps:
         progress = (step - p.warmup_steps) / max(p.steps - p.warmup_steps, 1)  # 0 .. <1
-        return p.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+        if p.lr_schedule == "cosine":
+            return p.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+        return p.lr * (1.0 - progress)
     return p.lr * warm
 
 
@@ -161,7 +165,9 @@ def _train(spec: RunSpec, *, device: torch.device, progress, track: Track | None
     layout = kernels.MEMORY_FORMATS[p.train_memory_format]  # a profile's, checked there
     model.to(memory_format=layout)  # the same Parameters, their 4-D weights restrided
     forward = kernels.training_forward(model, p.train_kernels)  # `model` unless compiled
-    opt = kernels.optimizer(params, p.train_kernels, lr=p.lr, weight_decay=p.weight_decay)
+    opt = kernels.optimizer(params, p.train_kernels, lr=p.lr, weight_decay=p.weight_decay,
+                            beta2=p.adam_beta2)
+    weighting = diffusion.weighting(p.loss_weighting, min_snr_gamma=p.min_snr_gamma)
     ema_params = [e for e, q in zip(ema.parameters(), model.parameters(), strict=True)
                   if q.requires_grad]
     beta = ema_beta(p.ema_halflife_steps)
@@ -184,7 +190,8 @@ def _train(spec: RunSpec, *, device: torch.device, progress, track: Track | None
             group["lr"] = learning_rate(p, step)
         y, tokens, mask = make_batch(data, p, single, gen)
         y = y.contiguous(memory_format=layout)  # (B, 3, R, R) in training's layout
-        loss = edm_loss(forward, y, tokens, mask, generator=noise_gen).mean()
+        loss = edm_loss(forward, y, tokens, mask, generator=noise_gen,
+                        sigma_sampling=p.sigma_sampling, weighting=weighting).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if log["n_params"] is None:
