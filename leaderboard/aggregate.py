@@ -70,6 +70,14 @@ def variant(spec: dict) -> str:
     return "+".join([spec.get("profile", ""), *parts]) if parts else spec.get("profile", "")
 
 
+def hparam_columns(resolved: dict) -> dict:
+    """hp_<name>: the run's resolved architecture hyperparameters (defaults included), so an
+    analysis reads a radius from its own column and never parses `variant`."""
+    hparams = (resolved.get("arch_config") or {}).get("hparams") or {}
+    return {f"hp_{k}": v for k, v in sorted(hparams.items())
+            if isinstance(v, int | float | str | bool) or v is None}
+
+
 def run_row(m: Metrics) -> dict:
     """One runs.csv row from a run's metrics."""
     spec, prov = m.spec, m.provenance or {}
@@ -116,6 +124,7 @@ def run_row(m: Metrics) -> dict:
             for sigma, value in entry.get("per_sigma") or ():
                 row[f"{metric}{suffix}_s{_sigma_key(sigma)}"] = value
     row.update(_flatten_entanglement(m.entanglement))
+    row.update(hparam_columns(resolved))
     train, arch, timings = m.train or {}, m.arch or {}, m.timings or {}
     row.update(
         train_seconds=train.get("seconds"), steps=train.get("steps"),
@@ -143,7 +152,7 @@ def runs_table(records: list[Metrics]) -> pd.DataFrame:
 
 
 _NOT_SUMMARISED = re.compile(
-    r"(_s\d|_lo$|_hi$|^n_k\d|^(seed|attempts|task_version|locality_radius)$)")
+    r"(_s\d|_lo$|_hi$|^n_k\d|^hp_|^(seed|attempts|task_version|locality_radius)$)")
 
 
 def leaderboard_metrics(runs: pd.DataFrame) -> list[str]:

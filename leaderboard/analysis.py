@@ -45,7 +45,6 @@ Choices where DESIGN.md is silent (stated here, so a report can cite them):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -457,44 +456,6 @@ def analyse_v2(runs: pd.DataFrame, *, settings: Settings = DEFAULT_SETTINGS) -> 
         "descriptive": v2_descriptive(done, settings),
         "intervention": v2_intervention(done, cells),
         "dose_response": v2_dose_response(done, settings)})
-
-
-# Registry.
-
-@dataclass(frozen=True)
-class Plan:
-    """An analysis plan: its version string, registration date (None: exploratory), function."""
-
-    version: str
-    registered: str | None
-    description: str
-    analyse: Callable[..., dict]
-
-    def __call__(self, runs: pd.DataFrame, *, settings: Settings = DEFAULT_SETTINGS) -> dict:
-        return self.analyse(runs, settings=settings)
-
-
-PLAN_V1 = Plan("v1", None, "exploratory: rho(cond_locality, exact_ood_acc) over seed-0 runs",
-               analyse_v1)
-PLAN_V2 = Plan("v2", "2026-12-01", "pre-registered: cells of seeds 1-3, primary "
-               "rho(cond_locality_ablation, ood_acc), secondary, intervention, dose-response",
-               analyse_v2)
-PLANS: dict[str, Plan] = {plan.version: plan for plan in (PLAN_V1, PLAN_V2)}
-
-
-def get_plan(version: str) -> Plan:
-    """The plan called `version`; an unknown one fails with the list of known versions."""
-    if version not in PLANS:
-        raise KeyError(f"unknown analysis plan {version!r}; known plans: {sorted(PLANS)}")
-    return PLANS[version]
-
-
-def run_plans(runs: pd.DataFrame, versions=None, *, settings: Settings = DEFAULT_SETTINGS) -> dict:
-    """{version: report} for every plan in PLANS (or those named), each from the same runs table.
-
-    A plan that refuses the table raises MixedTaskVersions; the caller decides how to print it.
-    """
-    return {v: get_plan(v)(runs, settings=settings) for v in (versions or PLANS)}
 
 
 def _json_ready(obj):

@@ -23,6 +23,7 @@ ENV = jinja2.Environment(loader=jinja2.PackageLoader("leaderboard", "templates")
 
 TABLE_COLUMNS = [("id_acc", "id acc"), ("ood_acc", "ood acc"), ("cond_locality", "cond locality"),
                  ("cond_locality_ablation", "cond loc. (ablation)"),
+                 ("cond_interference", "cond interference"),
                  ("cond_sensitivity", "cond sensitivity"), ("spatial_r50", "spatial r50 (px)"),
                  ("color_acc", "color acc"), ("heldout_pair_acc", "held-out pair acc"),
                  ("feature_entanglement", "feature entanglement"), ("n_params", "params"),

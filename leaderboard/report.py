@@ -11,7 +11,7 @@ import pandas as pd
 
 from bench import __version__
 from bench.results import Metrics, Store, atomic_write, jsonable
-from leaderboard import aggregate, analysis, plots, stats, trajectory
+from leaderboard import aggregate, plans, plots, stats, trajectory
 from leaderboard import html as page
 
 MAX_PICTURES_PER_RUN = 6
@@ -39,13 +39,14 @@ def correlation_summary(runs: pd.DataFrame) -> dict:
     return jsonable(out)
 
 
-def analysis_summary(runs: pd.DataFrame) -> dict:
-    """Every analysis plan (leaderboard.analysis: v1 exploratory, v2 pre-registered) on the runs;
-    a plan that refuses the table (mixed task versions, missing columns) says why instead."""
+def analysis_summary(runs: pd.DataFrame, **tables: pd.DataFrame | None) -> dict:
+    """Every analysis plan (leaderboard.plans: v1 exploratory, v2 and v3 pre-registered) on the
+    runs (and the tables a plan reads, e.g. v3's `pooled`); a plan that refuses the table (mixed
+    task versions, missing columns) says why instead."""
     out = {}
-    for version, plan in analysis.PLANS.items():
+    for version, plan in plans.PLANS.items():
         try:
-            out[version] = plan(runs)
+            out[version] = plan(runs, **tables)
         except ValueError as err:  # MixedTaskVersions included
             out[version] = {"plan": version, "refused": str(err)}
     return out
@@ -102,8 +103,9 @@ def trajectory_figures(summary: dict) -> dict[str, bytes]:
             for (task, arch), runs in trajectory.cells(summary).items()}
 
 
-def build_report(out_dir) -> dict[str, Path]:
-    """Write runs.csv, leaderboard.csv, report.json and leaderboard.html into `out_dir`."""
+def build_report(out_dir, *, pooled_with=None) -> dict[str, Path]:
+    """Write runs.csv, leaderboard.csv, report.json and leaderboard.html into `out_dir`;
+    `pooled_with` is the confirm suite's runs.csv, which v3's pooled gap reads."""
     out = Path(out_dir)
     store = Store(out)
     if not store.runs.is_dir():
@@ -116,7 +118,8 @@ def build_report(out_dir) -> dict[str, Path]:
         "counts": {"runs": len(runs) + len(corrupt), "ok": int(len(ok)),
                    "failed": int(len(runs) - len(ok)), "corrupt": len(corrupt)},
         "correlation": correlation_summary(runs),
-        "analysis": analysis_summary(runs),
+        "analysis": analysis_summary(
+            runs, pooled=None if pooled_with is None else pd.read_csv(pooled_with)),
         "intervention": jsonable(aggregate.intervention_pairs(board)),
         "leaderboard": jsonable(board.astype(object).where(board.notna(), None)
                                  .to_dict("records")),

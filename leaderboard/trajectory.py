@@ -12,6 +12,9 @@ from leaderboard.aggregate import variant
 
 LEVEL = 0.8  # a score crosses at the first step where it reaches this share of its final value
 SCORES = ("placed_mean", "cond_locality", "cond_locality_ablation")  # locality: the OOD split
+# Recorded at each point beside SCORES, with no crossing (lower is better; runs tracked before
+# it existed have NaN).
+EXTRA_SCORES = ("cond_interference",)
 LABELS = {"placed_mean": "placed accuracy", "cond_locality": "cond locality (OOD)",
           "cond_locality_ablation": "cond loc. ablation (OOD)"}
 
@@ -22,11 +25,11 @@ def _number(value) -> float:
 
 
 def point_scores(point: dict) -> dict:
-    """{step, placed (per k), placed_mean, cond_locality, cond_locality_ablation} of one point."""
+    """{step, placed (per k), placed_mean, the OOD locality scores} of one point."""
     ood = (point.get("locality") or {}).get("ood") or {}
     return {"step": int(point["step"]), "placed": point.get("placed") or {},
             "placed_mean": _number(point.get("placed_mean")),
-            **{m: _number(ood.get(m)) for m in SCORES[1:]}}
+            **{m: _number(ood.get(m)) for m in (*SCORES[1:], *EXTRA_SCORES)}}
 
 
 def crossing(steps, values, level: float = LEVEL) -> int | str:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from leaderboard import analysis, stats
+from leaderboard import analysis, plans, stats
 
 FAST = analysis.Settings(n_permutations=2000, n_bootstrap=300)
 TASKS = ("length", "length-single")
@@ -49,7 +49,7 @@ def _cell(report, task, arch) -> dict:
 
 
 def test_monotone_over_14_cells_is_confirmed_with_default_settings():
-    report = analysis.run_plans(pd.DataFrame(_monotone()))["v2"]
+    report = plans.run_plans(pd.DataFrame(_monotone()))["v2"]
     primary = report["primary"]
     assert report["plan"] == "v2" and report["registered"] == "2026-12-01"
     assert primary["rho"] == 1.0 and primary["tau_b"] == pytest.approx(1.0)
@@ -232,7 +232,7 @@ def test_mixed_task_versions_are_refused():
     rows[0]["task_version"] = 4  # a length row of seeds 1-3
     with pytest.raises(analysis.MixedTaskVersions, match=r"'length' has rows of versions"
                        r" \['3', '4'\]") as err:
-        analysis.run_plans(pd.DataFrame(rows))
+        plans.run_plans(pd.DataFrame(rows))
     assert (err.value.plan, err.value.task, err.value.versions) == ("v2", "length", ["3", "4"])
     assert isinstance(err.value, ValueError)
     seed0 = [_run("length", "arch0", 0, task_version=4), _run("length", "arch1", 0)]
@@ -274,14 +274,16 @@ def test_duplicate_finished_runs_and_missing_columns_fail_loudly():
 
 
 def test_registry_and_determinism():
-    assert set(analysis.PLANS) == {"v1", "v2"}
-    assert analysis.PLANS["v2"] is analysis.PLAN_V2 and analysis.PLAN_V2.registered == "2026-12-01"
-    with pytest.raises(KeyError, match=r"known plans: \['v1', 'v2'\]"):
-        analysis.get_plan("v3")
+    assert set(plans.PLANS) == {"v1", "v2", "v3"}
+    assert plans.PLANS["v2"] is plans.PLAN_V2 and plans.PLAN_V2.registered == "2026-12-01"
+    assert plans.PLAN_V3.registered == "2026-12-04"
+    with pytest.raises(KeyError, match=r"known plans: \['v1', 'v2', 'v3'\]"):
+        plans.get_plan("v4")
     runs = pd.DataFrame(_monotone(outcome=[0.3, 0.9, 0.1, 0.6, 0.0, 0.5, 0.2]))
-    first = analysis.run_plans(runs, settings=FAST)
-    assert analysis.run_plans(runs, settings=FAST) == first
-    assert set(first) == {"v1", "v2"}
+    first = plans.run_plans(runs, settings=FAST)
+    assert plans.run_plans(runs, settings=FAST) == first
+    assert set(first) == {"v1", "v2", "v3"}
+    assert first["v3"]["status"] == "incomplete, 0 of 24"
     assert set(first["v2"]) >= {"plan", "registered", "primary", "secondary", "descriptive",
                                 "intervention", "dose_response"}
     descriptive = first["v2"]["descriptive"]

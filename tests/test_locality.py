@@ -449,3 +449,117 @@ def test_cli_on_a_saved_checkpoint(tmp_path):
     bad.write_bytes(b"not a checkpoint")
     result = CliRunner().invoke(main, ["locality", str(bad)])
     assert result.exit_code == 2 and "not a compbench checkpoint" in result.output
+
+
+class Spill(Known):
+    """Channel 0 += sum over present tokens j of [M_j + s sum_{i != j} M_i], the M's the discs of
+    every object of the scene (its token present or not): removing token i changes D by
+    M_i + s sum_{l != i} M_l, so h_i = M_i + s^2 sum_{l != i} M_l and, on M_j, own_j = |M_j| and
+    cross_j = (k - 1) s^2 |M_j|: cond_interference = k s^2 / (1 + (k - 1) s^2) per token, at every
+    sigma (s = 0: projective, 0; s = 1: every token writes every region alike, 1)."""
+
+    def __init__(self, s: float):
+        super().__init__(box(3))
+        self.s = s
+
+    def cond(self, x, tokens, mask):
+        cx, cy, tx, ty = centre_grid(tokens)
+        disc = ((cx - tx) ** 2 + (cy - ty) ** 2 <= (RADIUS + GAP / 2) ** 2).to(x.dtype)  # (B,K,R,R)
+        in_scene = (tokens[:, 1:, :2].abs().sum(-1) > 0).to(x.dtype)  # (B, K): objects' slots
+        disc = disc * in_scene[..., None, None]
+        present = mask[:, 1:].to(x.dtype)  # (B, K)
+        others = disc.sum(1, keepdim=True) - disc  # (B, K, R, R): every other object's disc
+        field = (present[..., None, None] * (disc + self.s * others)).sum(1)  # (B, R, R)
+        return torch.stack([field, torch.zeros_like(field), torch.zeros_like(field)], 1)
+
+
+def spill_value(k: int, s: float) -> float:
+    return k * s**2 / (1 + (k - 1) * s**2)
+
+
+def pooled_spill(ks, s: float) -> float:
+    """The pooled value over one scene per k (k >= 2): mean over all their tokens."""
+    ks = [k for k in ks if k >= 2]
+    return sum(k * spill_value(k, s) for k in ks) / sum(ks)
+
+
+def test_cond_interference_of_a_projective_denoiser_is_zero(results):
+    for model in ("local",):  # LocalBump: each token acts inside its own region only
+        for split in ("id", "ood"):
+            assert results[model][split]["cond_interference"]["mean"] == pytest.approx(0, abs=1e-9)
+    for split, res in run(Spill(0.0)).items():
+        assert res["cond_interference"]["mean"] == 0.0, split
+
+
+def test_cond_interference_is_one_where_every_token_writes_every_region_alike():
+    for split, res in run(Spill(1.0)).items():
+        assert res["cond_interference"]["mean"] == pytest.approx(1.0, abs=1e-6), split
+        assert res["cond_interference"]["lo"] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_cond_interference_of_a_stated_spill_pools_k_2_with_k_3():
+    """id holds one scene at k = 1 (no ablation), 2 and 3: (2 x 0.4 + 3 x 0.5) / 5 = 0.46 with
+    s = 0.5; without the (k - 1) / k normalisation it would be (2 x 0.2 + 3 x 1/3) / 5 = 0.28."""
+    res = run(Spill(0.5))
+    assert spill_value(2, 0.5) == pytest.approx(0.4) and spill_value(3, 0.5) == pytest.approx(0.5)
+    assert res["id"]["cond_interference"]["mean"] == pytest.approx(0.46, abs=1e-6)
+    assert res["ood"]["cond_interference"]["mean"] == pytest.approx(
+        pooled_spill((4, 5, 6), 0.5), abs=1e-6)
+    for _, value in res["id"]["cond_interference"]["per_sigma"]:
+        assert value == pytest.approx(0.46, abs=1e-6)
+
+
+def test_cond_interference_is_not_clipped_above_one():
+    # s = 2: a neighbour acts more than the own token, k s^2 / (1 + (k - 1) s^2) > 1.
+    res = run(Spill(2.0))
+    assert res["id"]["cond_interference"]["mean"] == pytest.approx(pooled_spill((2, 3), 2.0),
+                                                                     abs=1e-6)
+    assert res["id"]["cond_interference"]["mean"] > 1
+
+
+def test_cond_interference_is_nan_where_the_ablation_score_is():
+    for split in run(Known(box(3))).values():  # ignores its tokens: below the sensitivity floor
+        assert math.isnan(split["cond_locality_ablation"]["mean"])
+        assert math.isnan(split["cond_interference"]["mean"])
+
+
+def test_interference_of_hand_made_masses():
+    """Two tokens on disjoint regions of 4 pixels: h_1 = 1 on M_1 and 0.25 on M_2, h_2 = 0 on M_1
+    and 1 on M_2: own = (4, 4), cross = (0, 1) -> (0, (1/5) / (1/2) = 0.4); a token whose ablation
+    score is NaN, or whose region sees nothing, is NaN."""
+    regions = np.zeros((1, 2, 4, 4), bool)
+    regions[0, 0, :2, :2] = regions[0, 1, 2:, 2:] = True
+    h = np.zeros((1, 2, 4, 4))
+    h[0, 0][regions[0, 0]] = 1.0
+    h[0, 0][regions[0, 1]] = 0.25
+    h[0, 1][regions[0, 1]] = 1.0
+    np.testing.assert_allclose(locality.interference(h, regions, np.ones((1, 2))), [[0.0, 0.4]])
+    assert np.isnan(locality.interference(h, regions, np.array([[1.0, np.nan]]))[0, 1])
+    assert np.isnan(locality.interference(np.zeros_like(h), regions, np.ones((1, 2)))).all()
+
+
+class Counting(nn.Module):
+    """A denoiser that counts its calls (and the samples in them)."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner, self.calls, self.samples = inner, 0, 0
+
+    def forward(self, x, sigma, tokens, mask):
+        self.calls += 1
+        self.samples += x.shape[0]
+        return self.inner(x, sigma, tokens, mask)
+
+
+def test_cond_interference_costs_no_forward_pass():
+    """The ablation pass of a k-token batch is D(c) and one batched D(c without c_j), j = 1..k:
+    two calls, (1 + k) B samples, with cond_interference in its output."""
+    task = FakeTask()
+    for batch in locality.prepare(task, "ood", 3):
+        D = Counting(Spill(0.5))
+        found = locality.measure_batch(D, batch, 1.0, task.token_dim, jacobian=False)
+        B = batch.x0.shape[0]
+        assert set(found) == {"cond_locality_ablation", "cond_interference"}
+        assert (D.calls, D.samples) == (2, (1 + batch.k) * B)
+        np.testing.assert_allclose(found["cond_interference"], spill_value(batch.k, 0.5),
+                                   atol=1e-6)

@@ -183,7 +183,8 @@ def test_page_escapes_every_value():
 
 def test_report_shows_the_analysis_plans_and_how_samples_fail(report):
     rep = report["json"]
-    assert set(rep["analysis"]) == {"v1", "v2"}
+    assert set(rep["analysis"]) == {"v1", "v2", "v3"}
+    assert rep["analysis"]["v3"]["status"] == "incomplete, 0 of 24"
     v2 = rep["analysis"]["v2"]
     assert v2["registered"] == "2026-12-01"
     # The synthetic runs are smoke-profile seeds 0 and 1: no v2 cell, so no verdict can be had.

@@ -56,6 +56,34 @@ def _suites():
     return suites.SUITES
 
 
+class Seeds(click.ParamType):
+    """--seeds: a count N (the seeds 0..N-1), a range A-B (both ends included) or a list A,B,C."""
+
+    name = "seeds"
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        try:
+            if "," in text:
+                return tuple(dict.fromkeys(int(part) for part in text.split(",") if part.strip()))
+            if "-" in text[1:]:
+                first, last = (int(part) for part in text.split("-", 1))
+                if first < 0 or last < first:
+                    raise ValueError
+                return tuple(range(first, last + 1))
+            count = int(text)
+        except ValueError:
+            self.fail(f"{value!r} is not a count (3), a range (4-6) or a list (7,8,9) of seeds",
+                      param, ctx)
+        if count < 1:
+            self.fail(f"a count of seeds must be >= 1, got {count} (one chosen seed: 5-5 or 5,)",
+                      param, ctx)
+        return count
+
+
+SEEDS = Seeds()
 TASK = RegistryName("task", _tasks)
 ARCH = RegistryName("architecture", _archs, plugins=True)
 PROFILE = RegistryName("profile", _profiles)

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from bench.commands.params import ARCH, PROFILE, SUITE, TASK, usage_error
+from bench.commands.params import ARCH, PROFILE, SEEDS, SUITE, TASK, usage_error
 
 
 def _echo(line: str) -> None:
@@ -21,8 +21,9 @@ def _echo(line: str) -> None:
 @click.option("--arch", "archs", type=ARCH, multiple=True,
               help="Architecture or plugin package.module:factory (repeatable); replaces the "
               "suite's.")
-@click.option("--seeds", type=click.IntRange(min=1), default=None,
-              help="Seeds per (task, arch): 0..N-1 [default: the suite's].")
+@click.option("--seeds", type=SEEDS, default=None,
+              help="Seeds of every (task, arch): a count N (0..N-1), a range 4-6 or a list 7,8,9; "
+              "replaces each suite entry's own [default: the suite's].")
 @click.option("--profile", type=PROFILE, default=None,
               help="Profile: smoke, quick or paper [default: the suite's].")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",

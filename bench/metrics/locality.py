@@ -8,6 +8,10 @@ Conditional locality at sigma: h_j(q) = sum_channels sum_d |dD_q / dc_{j,d}|^2 o
 coordinates d of token j (one forward-mode JVP per coordinate); L_j = sum_{q in M_j} h_j / sum h_j,
 a_j = |M_j| / R^2, `cond_locality` = mean of (L_j - a_j) / (1 - a_j). `cond_locality_ablation` uses
 h_j(q) = |D(x; c) - D(x; c without c_j)|^2_q (forward passes only, scenes with k >= 2).
+`cond_interference`, from the same passes: what the other tokens do inside M_j, against what c_j
+does there, [cross_j / (own_j + cross_j)] / [(k - 1) / k] with own_j = sum_{q in M_j} h_j(q) and
+cross_j = sum_{i != j} sum_{q in M_j} h_i(q): 0 = every region governed by its own token alone,
+1 = as if every token acted on every region alike (not clipped).
 
 Conventions fixed here (the design leaves them open):
 - r50 interpolates the cumulative mass F(r) linearly between consecutive distinct pixel distances,
@@ -278,6 +282,23 @@ def region_ratios(
     return (L - a) / (1 - a), L, sensitivity
 
 
+def interference(h: np.ndarray, regions: np.ndarray, ablation_score: np.ndarray) -> np.ndarray:
+    """Per token j: [cross_j / (own_j + cross_j)] / [(k - 1) / k] (NaN where own_j + cross_j = 0
+    or the token's ablation score is NaN).
+
+    h (B, k, R, R) ablation masses h_i, regions (B, k, R, R) the disjoint M_j, ablation_score
+    (B, k).
+    """
+    k = h.shape[1]
+    inside = np.einsum("bihw,bjhw->bij", h, regions.astype(h.dtype))  # (B, i, j): h_i on M_j
+    own = np.diagonal(inside, axis1=1, axis2=2)  # (B, k)
+    cross = (inside * (1.0 - np.eye(k))[None]).sum(1)  # (B, k): every other token on M_j
+    total = own + cross
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where((total > 0) & np.isfinite(ablation_score), cross / total, np.nan)
+    return share / ((k - 1) / k)
+
+
 def r50_frac(g: np.ndarray, pixel: np.ndarray, radius: float) -> tuple[float, float]:
     """Radius holding half of the mass g (R, R) around pixel (row, col); share within 2 radii."""
     R = g.shape[-1]
@@ -340,8 +361,8 @@ def measure_batch(
 ) -> dict[str, np.ndarray]:
     """Values of the metrics for one batch at one sigma, per scene: (B, per-scene count) arrays
     (tokens or pixels of scene b in row b). `jacobian` computes the spatial (unless not
-    `spatial`) and Jacobian scores, `ablation` the forward-only ablation score (scenes with
-    k >= 2 only)."""
+    `spatial`) and Jacobian scores, `ablation` the forward-only ablation scores (scenes with
+    k >= 2 only: cond_locality_ablation and cond_interference, from the same passes)."""
     B, _, R, _ = batch.x0.shape
     k = batch.k
     if trim:
@@ -363,7 +384,9 @@ def measure_batch(
             D, x, sig, batch.tokens, batch.mask, k, D_full
         ).numpy()  # (B, k, R, R)
         scale_abl = np.repeat((1.0 / norm)[:, None], k, 1)  # (B, k)
-        out["cond_locality_ablation"] = region_ratios(h_abl, batch.regions, scale_abl)[0]
+        ablation_score = region_ratios(h_abl, batch.regions, scale_abl)[0]  # (B, k)
+        out["cond_locality_ablation"] = ablation_score
+        out["cond_interference"] = interference(h_abl, batch.regions, ablation_score)
     if not jacobian:
         return out
 

@@ -23,10 +23,13 @@ LOCALITY_METRICS: tuple[str, ...] = (
     "cond_locality_ablation",
     "cond_sensitivity",
     "cond_locality_attr",
+    "cond_interference",
 )
-# Which way is better: "higher" or "lower" (a smaller r50 is a more local score).
+# Which way is better: "higher" or "lower" (a smaller r50 is a more local score; less
+# interference from the other tokens is better).
+LOWER_IS_BETTER = ("spatial_r50", "spatial_r50_radii", "cond_interference")
 DIRECTIONS: dict[str, str] = {
-    **{m: "lower" if m.startswith("spatial_r50") else "higher" for m in LOCALITY_METRICS},
+    **{m: "lower" if m in LOWER_IS_BETTER else "higher" for m in LOCALITY_METRICS},
     "id_acc": "higher",
     "ood_acc": "higher",
     "train_acc": "higher",

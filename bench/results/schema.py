@@ -138,7 +138,7 @@ class TrajectoryPoint(TypedDict, total=False):
     placed: dict[str, float]  # str(k) -> share of the k-object samples that are `placed`
     placed_mean: float  # mean over the lengths
     locality: dict[str, dict[str, float | None]]  # split -> {cond_locality,
-    #                                                cond_locality_ablation}: means over `sigmas`
+    #          cond_locality_ablation, cond_interference (since 2026-12)}: means over `sigmas`
     seconds: float  # time this point took
 
 

@@ -5,8 +5,9 @@ At each of the profile's tracked steps (profiles.track_steps), the bias-correcte
 averages trained iterates only, not mostly theta_0) are measured on draws of their own:
 - `placed` accuracy at k in TRACK_LENGTHS, TRACK_SAMPLES samples each, on the first evaluation
   scenes and with initial noise from Stream.TRACK (never the final evaluation's Stream.SAMPLE);
-- the cheap locality scores (cond_locality and cond_locality_ablation, no spatial VJPs) at the
-  middle and the highest sigma of locality.SIGMAS, on the fixed locality probe scenes.
+- the cheap locality scores (cond_locality, cond_locality_ablation and cond_interference, no
+  spatial VJPs) at the middle and the highest sigma of locality.SIGMAS, on the fixed locality
+  probe scenes.
 Nothing here touches the training generators or the global RNG, so the trained model is the same
 with tracking on or off.
 """
@@ -29,7 +30,7 @@ TRACK_LENGTHS = (1, 3, 5)  # object counts k of the tracked accuracy (those the 
 TRACK_SAMPLES = 32  # samples per k at each point
 TRACK_ABLATION_N = 32  # ablation scenes per split at each point
 TRACK_SIGMAS = (locality.SIGMAS[4], locality.SIGMAS[-1])  # middle (about 1.03) and high (10)
-TRACK_METRICS = ("cond_locality", "cond_locality_ablation")
+TRACK_METRICS = ("cond_locality", "cond_locality_ablation", "cond_interference")
 
 
 def lengths(task) -> tuple[int, ...]:
@@ -50,7 +51,7 @@ def placed_accuracy(denoiser, task, spec, index: int, device: str) -> dict[str, 
 
 
 def locality_scores(model, denoiser, task, spec) -> dict[str, dict[str, float]]:
-    """split -> {cond_locality, cond_locality_ablation}, means over TRACK_SIGMAS."""
+    """split -> {TRACK_METRICS}, means over TRACK_SIGMAS."""
     found = locality.measure(model, task, sigmas=TRACK_SIGMAS, n=spec.profile_resolved().locality_n,
                              n_ablation=TRACK_ABLATION_N, seed=0, denoiser=denoiser,
                              spatial=False)

@@ -52,7 +52,7 @@ def parse_pairs(texts: tuple[str, ...], parse: Callable, option: str) -> tuple:
 
 
 def plan_runs(suite: str = "quick", tasks_: tuple[str, ...] = (), archs: tuple[str, ...] = (),
-              seeds: int | None = None, profile: str | None = None,
+              seeds: int | tuple[int, ...] | None = None, profile: str | None = None,
               overrides: tuple[str, ...] = (), arch_overrides: tuple[str, ...] = ()) -> list:
     """The RunSpecs of a command line; every name and value is checked (PlanError) and every spec
     resolved, so a value a profile or task rejects fails here, before anything runs."""
@@ -112,11 +112,13 @@ def make_executor(kind: str, *, ray_address: str | None, num_cpus: int | None, c
 
 
 def dry_run_lines(specs: list, store: Store) -> list[str]:
-    """One line per planned run: id, task, arch, seed, profile and the state of its results."""
+    """One line per planned run: id, task, arch (and its hyperparameters), seed, profile and the
+    state of its results."""
     lines = []
     for s in specs:
         state = store.check(s.run_id)
-        lines.append(f"{s.run_id}  {s.task:<14} {s.arch:<22} seed {s.seed}  {s.profile}  "
+        arch = " ".join([s.arch, *(f"{k}={v}" for k, v in s.arch_overrides)])
+        lines.append(f"{s.run_id}  {s.task:<14} {arch:<22} seed {s.seed}  {s.profile}  "
                      f"[{state.state}{': ' + state.reason if state.reason else ''}]")
     return [*lines, f"{len(specs)} runs planned"]
 

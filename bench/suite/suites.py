@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from bench.run.spec import RunSpec
@@ -11,26 +12,46 @@ ALL = "*"  # in a suite's entries: every registered task / trained architecture 
 
 
 @dataclass(frozen=True)
+class Entry:
+    """One architecture of a suite with its own hyperparameters and, where it has them, its own
+    seeds (None: the suite's)."""
+
+    arch: str
+    hparams: tuple[tuple[str, object], ...] = ()  # ((name, value), ...), as --hparam gives them
+    seeds: tuple[int, ...] | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "hparams", tuple(sorted(self.hparams)))
+
+
+@dataclass(frozen=True)
 class Suite:
-    """A suite: profile, seeds (a tuple, fixed in code), per task the architectures to train, and
-    the profile overrides every run of it gets (a caller's own overrides win)."""
+    """A suite: profile, seeds (a tuple, fixed in code), per task the architectures to train (a
+    name, or an Entry with its hyperparameters and seeds), and the profile overrides every run of
+    it gets (a caller's own overrides win)."""
 
     name: str
     description: str
     profile: str
     seeds: tuple[int, ...]
-    entries: tuple[tuple[str, tuple[str, ...]], ...]  # ((task, (arch, ...)), ...)
+    entries: tuple[tuple[str, tuple[str | Entry, ...]], ...]  # ((task, (arch or Entry, ...)), ...)
     out: str = "results"  # its default results directory
     overrides: tuple[tuple[str, object], ...] = ()  # ((profile field, value), ...)
 
-    def grid(self) -> list[tuple[str, str]]:
-        """(task, arch) pairs in plan order, with ALL expanded from the live registries."""
+    def grid(self) -> list[tuple[str, Entry]]:
+        """(task, Entry) pairs in plan order, with ALL expanded from the live registries."""
         pairs = []
         for task, archs in self.entries:
             for t in _expand(task, "tasks"):
                 for a in archs:
-                    pairs.extend((t, name) for name in _expand(a, "archs"))
+                    entry = a if isinstance(a, Entry) else Entry(a)
+                    pairs.extend((t, dataclasses.replace(entry, arch=name))
+                                 for name in _expand(entry.arch, "archs"))
         return list(dict.fromkeys(pairs))
+
+    def seeds_of(self, entry: Entry) -> tuple[int, ...]:
+        """The seeds an entry runs: its own, else the suite's."""
+        return self.seeds if entry.seeds is None else entry.seeds
 
 
 def _expand(name: str, kind: str) -> list[str]:
@@ -58,6 +79,19 @@ _DIAL = ("conv-heatmap-rf9", "conv-heatmap-rf13", "conv-heatmap-rf17")
 # The training-free local-score oracle: a reference row beside the trained ones (not a cell of
 # the analyses, which take trained rows only).
 _ORACLE = "analytic-local"
+
+# The attention-radius dial of analysis v3 (docs/design.md, "Analysis v3"): one architecture, one
+# parameter that bounds how far a token can act, on seeds 4-6; radius 0.15 (written explicitly,
+# so all six of its runs share one variant) and the global twin also on seeds 7-9.
+V3_RADII = (0.08, 0.15, 0.3, 0.6, 0.99)
+V3_DIAL_SEEDS = (4, 5, 6)
+V3_SEEDS = (4, 5, 6, 7, 8, 9)
+V3_INTERVENTION_RADIUS = 0.15
+_V3_ENTRIES = (
+    *(Entry("unet-xattn-local", (("radius", r),),
+            V3_SEEDS if r == V3_INTERVENTION_RADIUS else V3_DIAL_SEEDS) for r in V3_RADII),
+    Entry("unet-xattn", seeds=V3_SEEDS),
+)
 
 SUITES: Registry[Suite] = Registry("suite")
 for _suite in (
@@ -100,6 +134,19 @@ for _suite in (
         overrides=(("track_points", 0),),
     ),
     Suite(
+        name="confirm-v3",
+        description="the pre-registered v3 analysis: unet-xattn-local at radius 0.08, 0.15, 0.3, "
+        "0.6, 0.99 (seeds 4-6; 0.15 also 7-9) and unet-xattn (seeds 4-9) on length-single; "
+        "quick profile, 24 runs, into results-confirm-v3",
+        profile="quick",
+        seeds=V3_SEEDS,
+        entries=(("length-single", _V3_ENTRIES),),
+        out="results-confirm-v3",
+        # The quick suite's kernels and layout, untracked (v3 reads final scores only).
+        overrides=(("train_kernels", "compiled"), ("train_memory_format", "channels_last"),
+                   ("track_points", 0)),
+    ),
+    Suite(
         name="full",
         description="every baseline x every task x 3 seeds, paper profile (a cluster or a GPU)",
         profile="paper",
@@ -125,38 +172,52 @@ def get(name: str) -> Suite:
     return SUITES.get(name)
 
 
+def seed_list(seeds: int | tuple[int, ...] | list[int]) -> tuple[int, ...]:
+    """A count N as the seeds 0..N-1; a tuple or list of seeds as they are (repeats dropped)."""
+    if isinstance(seeds, bool):
+        raise ValueError(f"seeds must be a count or a list of seeds, got {seeds!r}")
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise ValueError(f"seeds must be >= 1, got {seeds}")
+        return tuple(range(seeds))
+    chosen = tuple(dict.fromkeys(seeds))
+    if not chosen or any(isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in chosen):
+        raise ValueError(f"seeds must be non-negative integers, got {list(seeds)!r}")
+    return chosen
+
+
 def plan(
     name: str,
     *,
     tasks: list[str] | tuple[str, ...] | None = None,
     archs: list[str] | tuple[str, ...] | None = None,
-    seeds: int | None = None,
+    seeds: int | tuple[int, ...] | None = None,
     profile: str | None = None,
     overrides: tuple[tuple[str, object], ...] = (),
     arch_overrides: tuple[tuple[str, object], ...] = (),
 ) -> list[RunSpec]:
-    """The suite's RunSpecs; `tasks` / `archs` replace the suite's; `seeds` runs seeds 0..N-1
-    instead of the suite's own; `overrides` go on top of the suite's."""
+    """The suite's RunSpecs. `tasks` replace the suite's; `archs` replace its entries (their
+    hyperparameters and seeds go with them: the suite's seeds are used); `seeds` (a count N:
+    0..N-1, or the seeds themselves) replace every entry's seeds; `overrides` go on top of the
+    suite's, `arch_overrides` on top of each entry's hyperparameters (the caller's win)."""
     suite = get(name)
-    if seeds is not None and seeds < 1:
-        raise ValueError(f"seeds must be >= 1, got {seeds}")
-    seed_list = suite.seeds if seeds is None else tuple(range(seeds))
+    chosen = None if seeds is None else seed_list(seeds)
     grid = suite.grid()
     task_list = list(dict.fromkeys(tasks)) if tasks else list(dict.fromkeys(t for t, _ in grid))
     if archs:
-        arch_list = list(dict.fromkeys(archs))
-        pairs = [(t, a) for t in task_list for a in arch_list]
+        entries = [Entry(a) for a in dict.fromkeys(archs)]
+        pairs = [(t, e) for t in task_list for e in entries]
     elif tasks:
-        # Each requested task gets every architecture the suite runs anywhere.
-        suite_archs = list(dict.fromkeys(a for _, a in grid))
-        pairs = [(t, a) for t in task_list for a in suite_archs]
+        # Each requested task gets every entry the suite runs anywhere.
+        suite_entries = list(dict.fromkeys(e for _, e in grid))
+        pairs = [(t, e) for t in task_list for e in suite_entries]
     else:
         pairs = grid
     callers = {key for key, _ in overrides}
     overrides = (*((k, v) for k, v in suite.overrides if k not in callers), *overrides)
     return [
-        RunSpec(task=t, arch=a, seed=s, profile=profile or suite.profile, overrides=overrides,
-                arch_overrides=arch_overrides)
-        for t, a in pairs
-        for s in seed_list
+        RunSpec(task=t, arch=e.arch, seed=s, profile=profile or suite.profile, overrides=overrides,
+                arch_overrides=tuple({**dict(e.hparams), **dict(arch_overrides)}.items()))
+        for t, e in pairs
+        for s in (chosen if chosen is not None else suite.seeds_of(e))
     ]
