@@ -1,6 +1,6 @@
 """Analysis v3 (pre-registered 2026-12-04, confirmatory on seeds 4-9): does the enforced attention
 radius of unet-xattn-local decide length generalization, and do compbench's locality scores see
-it? The plan's text is docs/design.md, "Analysis v3"; this module is that text as code.
+it? The plan's text is docs/design.md ("Analysis plans", v3); this module is that text as code.
 
 Design: the confirm-v3 suite on length-single, unet-xattn-local at radius 0.08, 0.15, 0.3, 0.6
 and 0.99 (seeds 4-6; 0.15 also 7-9) and unet-xattn (seeds 4-9): 24 runs. No competence filter.

@@ -101,7 +101,8 @@ def render(*, report: dict, board: pd.DataFrame, runs: pd.DataFrame, corrupt: li
            scatter: bytes, curves: dict[str, bytes], samples: list[tuple[str, bytes]],
            failures: dict[str, bytes] | None = None,
            pictures: list[tuple[str, bytes]],
-           over_training: dict[str, bytes] | None = None) -> str:
+           over_training: dict[str, bytes] | None = None,
+           dials: dict[str, bytes] | None = None) -> str:
     """The whole page, from templates/leaderboard.html.j2."""
     corr = report.get("correlation") or {}
     left_out = ", ".join(f"{n} {why}" for why, n in (corr.get("left_out") or {}).items())
@@ -112,6 +113,7 @@ def render(*, report: dict, board: pd.DataFrame, runs: pd.DataFrame, corrupt: li
         failure_figures=sorted((failures or {}).items()),
         trajectories=report.get("trajectories") or {"runs": []},
         trajectory_figures=sorted((over_training or {}).items()),
+        dials=report.get("dials") or [], dial_figures=sorted((dials or {}).items()),
         intervention=report.get("intervention") or [], failed=failed_runs(runs),
         corrupt=corrupt, samples=samples, pictures=pictures,
         provenance=provenance_lines(report.get("provenance") or {}),

@@ -151,3 +151,41 @@ def trajectories(runs: list[dict], title: str) -> bytes:
     fig.suptitle(title, fontsize=9)
     fig.subplots_adjust(right=1 - 1.2 / fig.get_figwidth(), wspace=0.3, top=0.82, bottom=0.25)
     return _png(fig)
+
+
+DIAL_SCORES = (("ood_acc", "ood_acc (placed, k = 4..6)"),
+               ("cond_locality_ablation", "cond_locality_ablation (OOD)"),
+               ("cond_interference", "cond_interference (OOD)"))
+
+
+def radius_dial(dial: dict) -> bytes:
+    """ood_acc, cond_locality_ablation and cond_interference against the radius of one dial
+    (leaderboard.dial): seed mean (line), the seeds' range (error bar) and each seed (dots)."""
+    points = dial["points"]
+    radii = np.array([p["radius"] for p in points])  # (R,)
+    sns.set_theme(style="whitegrid")
+    fig = Figure(figsize=(11, 3.3))
+    axes = fig.subplots(1, len(DIAL_SCORES), sharex=True, squeeze=False)[0]
+    for ax, (score, label) in zip(axes, DIAL_SCORES, strict=True):
+        if not all(score in p for p in points):
+            ax.text(0.5, 0.5, f"no {score}", ha="center", va="center", transform=ax.transAxes)
+            continue
+        mean = np.array([np.nan if p[score]["mean"] is None else p[score]["mean"]
+                         for p in points], dtype=float)  # (R,)
+        low = np.array([np.nan if p[score]["min"] is None else p[score]["min"] for p in points],
+                       dtype=float)
+        high = np.array([np.nan if p[score]["max"] is None else p[score]["max"] for p in points],
+                        dtype=float)
+        ax.errorbar(radii, mean, yerr=[mean - low, high - mean], marker="o", capsize=3,
+                    color="C0", label="seed mean, range")
+        for p in points:
+            values = np.array([np.nan if v is None else v for v in p[score]["values"]], float)
+            ax.scatter(np.full(values.shape, p["radius"]), values, s=10, color="0.4", zorder=3)
+        ax.set_xscale("log")
+        ax.set_xticks(radii, [f"{r:g}" for r in radii], fontsize=7)
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("attention radius (image widths)")
+        ax.set_title(label, fontsize=8)
+    fig.suptitle(f"{dial['task']} / {dial['arch']}: the radius dial", fontsize=9)
+    fig.subplots_adjust(wspace=0.3, top=0.82, bottom=0.2)
+    return _png(fig)

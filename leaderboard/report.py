@@ -11,7 +11,7 @@ import pandas as pd
 
 from bench import __version__
 from bench.results import Metrics, Store, atomic_write, jsonable
-from leaderboard import aggregate, plans, plots, stats, trajectory
+from leaderboard import aggregate, dial, plans, plots, stats, trajectory
 from leaderboard import html as page
 
 MAX_PICTURES_PER_RUN = 6
@@ -128,6 +128,7 @@ def build_report(out_dir, *, pooled_with=None) -> dict[str, Path]:
         "provenance": provenance_summary(records, out),
         "timing": timing_summary(records, store.drive_logs()),
         "trajectories": trajectory.summary(records),
+        "dials": dial.radius_dials(runs),
     }
     curves, failures = {}, {}
     for task in sorted(ok["task"].unique()) if len(ok) else []:
@@ -135,10 +136,14 @@ def build_report(out_dir, *, pooled_with=None) -> dict[str, Path]:
         failures[f"{task}: share of labelled objects per outcome vs k"] = plots.failure_modes(
             runs, task)
     over_training = trajectory_figures(report["trajectories"])
+    dial_figures = {f"{d['task']} / {d['arch']}: ood_acc and the locality scores against the "
+                    "radius (seed mean, the seeds' range, each seed)": plots.radius_dial(d)
+                    for d in report["dials"]}
     samples, pictures = _images(store, runs)
     html_text = page.render(report=report, board=board, runs=runs, corrupt=corrupt,
                             scatter=plots.locality_scatter(runs), curves=curves, failures=failures,
-                            samples=samples, pictures=pictures, over_training=over_training)
+                            samples=samples, pictures=pictures, over_training=over_training,
+                            dials=dial_figures)
     paths = {name: out / name for name in ("runs.csv", "leaderboard.csv", "report.json",
                                            "leaderboard.html")}
     atomic_write(paths["runs.csv"], runs.to_csv(index=False).encode())

@@ -19,9 +19,9 @@ from bench.suite import executors, suites
 
 
 def test_suites_are_listed_and_described():
-    assert suites.names() == ["confirm", "full", "quick", "smoke"]
+    assert suites.names() == ["confirm", "confirm-v3", "full", "quick", "smoke"]
     assert all(suites.describe(name) for name in suites.names())
-    with pytest.raises(KeyError, match="known: confirm, full, quick, smoke"):
+    with pytest.raises(KeyError, match="known: confirm, confirm-v3, full, quick, smoke"):
         suites.plan("quik")
 
 
@@ -140,6 +140,33 @@ def test_interrupt_keeps_finished_runs(tmp_path):
                         echo=lambda line: None)
     assert store.check(specs[0].run_id).state == "complete"
     assert executors.todo(specs, store, echo=lambda line: None) == [specs[1]]
+
+
+def test_an_interrupted_drive_logs_its_wall_time(tmp_path, monkeypatch):
+    from bench.suite import benchmark
+
+    store = Store(tmp_path)
+    specs = [_spec("conv-heatmap-rf5"), _spec("unet-heatmap")]
+
+    def execute(spec, **kwargs):
+        if spec.arch == "unet-heatmap":
+            raise KeyboardInterrupt
+        return _ok_result(spec)
+
+    real = executors.SerialExecutor
+    monkeypatch.setattr(executors, "SerialExecutor", lambda **kw: real(execute=execute))
+    code = benchmark.run_benchmark(specs, store, executor="serial", echo=lambda line: None)
+    assert code == 130
+    (log,) = store.drive_logs()
+    assert log["interrupted"] is True and log["ok"] == [specs[0].run_id]
+    assert log["seconds"]["total"] >= log["seconds"]["runs"] > 0
+    # The resumed drive appends a second record; the suite's wall time is their sum.
+    monkeypatch.setattr(executors, "SerialExecutor",
+                        lambda **kw: real(execute=lambda spec, **k: _ok_result(spec)))
+    monkeypatch.setattr("leaderboard.report.build_report", lambda out, **kw: {})
+    assert benchmark.run_benchmark(specs, store, executor="serial", echo=lambda line: None) == 0
+    first, second = sorted(store.drive_logs(), key=lambda d: d["interrupted"], reverse=True)
+    assert second["interrupted"] is False and second["ran"] == 1 and second["skipped"] == 1
 
 
 def test_entry_point_plugins_register(plugin_dir):

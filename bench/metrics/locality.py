@@ -55,6 +55,16 @@ BORDER_RADII = 2.0  # pixels p lie at least this many object radii from the bord
 FRAC_RADII = 2.0  # spatial_frac: share of the mass within this many object radii
 METRICS = LOCALITY_METRICS
 SPATIAL_METRICS = ("spatial_r50", "spatial_r50_radii", "spatial_frac")  # the costly VJP scores
+ABLATION_METRICS = ("cond_locality_ablation", "cond_interference")  # forward passes only
+
+
+def metric_names(task, *, spatial: bool = True, jacobian: bool = True) -> list[str]:
+    """The metrics `measure` returns for `task`: the attribute score only where tokens carry
+    attributes, the spatial scores only with `spatial`, the gradient scores only with
+    `jacobian` (without it, the forward-only ablation scores alone)."""
+    return [m for m in METRICS if (m != "cond_locality_attr" or task.token_dim > 2)
+            and (spatial or m not in SPATIAL_METRICS)
+            and (jacobian or m in ABLATION_METRICS)]
 
 
 def combined(model):
@@ -493,6 +503,7 @@ def measure(
     denoiser=None,
     n_bootstrap: int = N_BOOTSTRAP,
     spatial: bool = True,
+    jacobian: bool = True,
 ) -> dict:
     """Locality metrics of DESIGN.md: result[split][metric] = {"mean", "per_sigma": [[sigma, v]],
     "lo", "hi" (95 % bootstrap over test scenes), "n_scenes", "per_scene"}.
@@ -502,7 +513,8 @@ def measure(
     only, so every model sees the same draw. Means are unweighted over sigma of the per-sigma
     means. `denoiser` is the combined denoiser the model's sampler uses (default: the model's own).
     Without `spatial` the spatial scores (SPATIAL_METRICS, one VJP per pixel and channel) are
-    neither computed nor returned.
+    neither computed nor returned; without `jacobian` only the forward-only ablation pass runs
+    (ABLATION_METRICS).
     """
     sigmas = SIGMAS if sigmas is None else tuple(float(s) for s in sigmas)
     if not sigmas or any(not s > 0 for s in sigmas):
@@ -511,22 +523,22 @@ def measure(
     n_ablation = n if n_ablation is None else int(n_ablation)
     D = denoiser if denoiser is not None else combined(model)
     device = device_of(model)
-    metrics = [m for m in METRICS if (m != "cond_locality_attr" or task.token_dim > 2)
-               and (spatial or m not in SPATIAL_METRICS)]
+    metrics = metric_names(task, spatial=spatial, jacobian=jacobian)
     result = {}
     for split in SPLITS:
         if not split_lengths(task, split):
             result[split] = {m: unmeasured(sigmas) for m in metrics}
             continue
         values: dict[str, list[list[np.ndarray]]] = {m: [] for m in metrics}
-        for scene_n, jacobian in ((n, True), (n_ablation, False)):
+        passes = ((n, True), (n_ablation, False)) if jacobian else ((n_ablation, False),)
+        for scene_n, gradients in passes:
             batches = [to_device(b, device)
                        for b in prepare(task, split, scene_n, seed, pixels_per_scene)]
             trims = [can_trim(D, b) for b in batches]
             for i, sigma in enumerate(sigmas):
                 for batch, trim in zip(batches, trims, strict=True):
                     found = measure_batch(D, batch, sigma, task.token_dim, trim,
-                                          jacobian=jacobian, ablation=not jacobian,
+                                          jacobian=gradients, ablation=not gradients,
                                           spatial=spatial)
                     for name, v in found.items():
                         if len(values[name]) <= i:

@@ -25,6 +25,8 @@ metrics.json (schema_version 2; version 1 files are read and upgraded in `Metric
     trajectory      Trajectory or null (accuracy and locality along training; null when the
                     profile's track_points is 0, and for a model that is not trained here)
     rescored        null, or {from_run_id, from_task_version, at}: re-evaluated samples
+    locality_added  null, or [{metrics, commit, dirty, at, reproduced}]: locality scores a run
+                    lacked, measured later from its checkpoint (`compbench rescore --locality`)
     provenance      {git: {commit, dirty}, packages: {name: version}, hardware: {...}, threads}
     files           {relative path: {sha256, bytes}} of every other file of the run directory
     checksum        sha256 of the canonical JSON of all the keys above
@@ -174,6 +176,7 @@ class Metrics:
     timings: dict[str, float] | None = None
     trajectory: Trajectory | None = None
     rescored: dict | None = None  # {from_run_id, from_task_version, at} after `compbench rescore`
+    locality_added: list | None = None  # after `compbench rescore --locality`, one entry a pass
 
     def __post_init__(self):
         if self.status not in STATUSES:

@@ -29,6 +29,7 @@ from bench.results.schema import READABLE_VERSIONS, SCHEMA_VERSION, Metrics
 
 METRICS = "metrics.json"
 SPEC = "spec.json"
+CHECKPOINT = "checkpoint.pt"
 
 
 class IncompatibleResultsError(ValueError):
@@ -153,9 +154,14 @@ class Store:
         return sealed
 
     def write_drive_log(self, record: dict) -> Path:
-        """One `compbench run` invocation's record (counts, seconds per phase) in <out>/drives/."""
+        """One `compbench run` invocation's record (counts, seconds per phase) in <out>/drives/;
+        never over an earlier one (two drives of one process in one second get -1, -2, ...)."""
         name = f"{record.get('started', 'drive')}-{os.getpid()}".replace(":", "")
         path = self.out / "drives" / f"{name}.json"
+        n = 0
+        while path.exists():
+            n += 1
+            path = self.out / "drives" / f"{name}-{n}.json"
         atomic_write(path, pretty_json(record))
         return path
 

@@ -161,6 +161,7 @@ def run_benchmark(specs: list, store: Store, *, suite: str = "quick",
     echo(f"{len(specs)} runs planned, {len(summary.skipped)} already done, {len(pending)} to run "
          f"-> {out.resolve()}")
     seconds["plan"] = time.perf_counter() - t0
+    interrupted = False
     if pending:
         ex = make_executor(executor, ray_address=ray_address, num_cpus=num_cpus,
                            cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, retries=retries)
@@ -177,15 +178,18 @@ def run_benchmark(specs: list, store: Store, *, suite: str = "quick",
         except KeyboardInterrupt:
             ex.shutdown()  # where Ctrl-C came during start
             echo(interrupted_line(len(summary.ok) + len(summary.failed), len(pending), out))
-            return 130
+            interrupted = True
         seconds["runs"] = time.perf_counter() - t
+    # Every drive, interrupted or not, appends its wall time: a suite's total is their sum.
     store.write_drive_log({
         "started": started, "suite": suite, "executor": executor, "ray_address": ray_address,
         "num_cpus": num_cpus, "cpus_per_run": cpus_per_run, "gpus_per_run": gpus_per_run,
         "planned": len(specs), "skipped": len(summary.skipped), "ran": len(pending),
         "ok": summary.ok, "failed": [run_id for run_id, _ in summary.failed],
-        "seconds": {**seconds, "total": time.perf_counter() - t0},
+        "interrupted": interrupted, "seconds": {**seconds, "total": time.perf_counter() - t0},
     })
+    if interrupted:
+        return 130
 
     from leaderboard.report import build_report
 

@@ -54,21 +54,33 @@ def rescore_run(store: Store, run_id: str) -> str:
         rescored={"from_run_id": run_id, "from_task_version": m.resolved["task_version"],
                   "at": datetime.datetime.now(datetime.timezone.utc).isoformat(
                       timespec="seconds")})
-    files = {name: (d / name).read_bytes() for name in store.manifest(run_id)
-             if name not in (METRICS, SPEC)}
+    files = stored_files(store, run_id)
     files["samples.npz"] = execute.samples_npz(samples, evaluation.success)
     files["samples.png"] = pictures.sample_grid(samples.images, samples.k, evaluation.success)
+    replace_run(store, run_id, RunResult(spec=spec_from_dict(m.spec), run_id=new_id,
+                                         metrics=metrics, files=files))
+    return new_id
+
+
+def stored_files(store: Store, run_id: str) -> dict[str, bytes]:
+    """A complete run's files as bytes, all but metrics.json and spec.json (written anew)."""
+    d = store.run_dir(run_id)
+    return {name: (d / name).read_bytes() for name in store.manifest(run_id)
+            if name not in (METRICS, SPEC)}
+
+
+def replace_run(store: Store, run_id: str, result: RunResult) -> None:
+    """Put `result` in the place of run `run_id`: written whole into a staging directory first,
+    the old run moved aside only then, so an interruption leaves one complete copy."""
     staging = Store(store.out / ".rescore")
-    staging.write(RunResult(spec=spec_from_dict(m.spec), run_id=new_id, metrics=metrics,
-                            files=files))
-    target = store.run_dir(new_id)
+    staging.write(result)
+    target = store.run_dir(result.run_id)
     retired = store.out / ".rescore" / f"retired-{run_id}"
-    os.replace(d, retired)  # the old run leaves its place only now that the new one is whole
+    os.replace(store.run_dir(run_id), retired)
     if target.exists():
         shutil.rmtree(target)
-    os.replace(staging.run_dir(new_id), target)
+    os.replace(staging.run_dir(result.run_id), target)
     shutil.rmtree(retired)
-    return new_id
 
 
 def rescore(out, echo: Callable[[str], None] = print) -> dict[str, str]:

@@ -80,9 +80,9 @@ _DIAL = ("conv-heatmap-rf9", "conv-heatmap-rf13", "conv-heatmap-rf17")
 # the analyses, which take trained rows only).
 _ORACLE = "analytic-local"
 
-# The attention-radius dial of analysis v3 (docs/design.md, "Analysis v3"): one architecture, one
-# parameter that bounds how far a token can act, on seeds 4-6; radius 0.15 (written explicitly,
-# so all six of its runs share one variant) and the global twin also on seeds 7-9.
+# The attention-radius dial of analysis v3 (docs/design.md, "Analysis plans"): one architecture,
+# one parameter that bounds how far a token can act, on seeds 4-6; radius 0.15 (written
+# explicitly, so all six of its runs share one variant) and the global twin also on seeds 7-9.
 V3_RADII = (0.08, 0.15, 0.3, 0.6, 0.99)
 V3_DIAL_SEEDS = (4, 5, 6)
 V3_SEEDS = (4, 5, 6, 7, 8, 9)
