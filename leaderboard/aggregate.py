@@ -8,14 +8,13 @@ import numpy as np
 import pandas as pd
 
 from bench.results import (
-    COMPETENCE,
     LOCALITY_METRICS,
     RECORD_ONLY_FIELDS,
     Metrics,
     Store,
     higher_is_better,
 )
-from leaderboard import stats
+from leaderboard import competence, stats
 
 COLOR_METRICS = ("color_acc", "heldout_pair_acc", "seen_pair_acc", "feature_entanglement",
                  "feature_entanglement_random")
@@ -195,7 +194,7 @@ def leaderboard_table(runs: pd.DataFrame) -> pd.DataFrame:
     if board.empty:
         return pd.DataFrame(columns=["task", "arch", "variant", "n_seeds", "n_failed", "rank",
                                      "under_trained"])
-    board["under_trained"] = ~(stats.training_accuracy(board) >= COMPETENCE)
+    board["under_trained"] = ~competence.CURRENT.competent(board)
     board["rank"] = np.nan
     for _, group in board.groupby(["task", "variant"]):
         # Reference rows (the oracle, outside denoisers) are shown beside the ranking, not in it.

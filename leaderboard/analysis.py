@@ -44,6 +44,7 @@ Choices where DESIGN.md is silent (stated here, so a report can cite them):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -52,7 +53,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from bench.results.definitions import COMPETENCE
-from leaderboard import stats
+from leaderboard import competence, stats
 
 LENGTH_TASKS = ("length", "length-single")
 PROFILE = "quick"  # the `variant` of a quick run without overrides
@@ -180,15 +181,15 @@ def cell_table(scope: pd.DataFrame, *, min_runs: int = V2_MIN_RUNS,
         for metric in CELL_METRICS:
             values = pd.to_numeric(runs[metric], errors="coerce")
             row[metric] = float(values.mean()) if values.notna().any() else math.nan
-        if len(runs) < min_runs:
-            row["eligible"], row["reason"] = False, f"fewer than {min_runs} finished runs"
-        elif not row["train_acc"] >= min_train_acc:
-            row["eligible"], row["reason"] = False, f"mean train_acc < {min_train_acc}"
-        else:
-            row["eligible"], row["reason"] = True, None
         rows.append(row)
-    columns = ["task", "arch", "n_runs", "seeds", *CELL_METRICS, "eligible", "reason"]
-    return pd.DataFrame(rows, columns=columns)
+    table = pd.DataFrame(rows, columns=["task", "arch", "n_runs", "seeds", *CELL_METRICS])
+    enough = table["n_runs"] >= min_runs
+    competent = dataclasses.replace(competence.V2, threshold=min_train_acc).competent(table)
+    table["eligible"] = enough & competent
+    table["reason"] = [None if ok else f"fewer than {min_runs} finished runs" if not n
+                       else f"mean train_acc < {min_train_acc}"
+                       for ok, n in zip(table["eligible"], enough, strict=True)]
+    return table
 
 
 # Statistics (over stats.correlation and stats.holm).
@@ -267,7 +268,7 @@ def analyse_v1(runs: pd.DataFrame, *, settings: Settings = DEFAULT_SETTINGS) -> 
     scope, selection = select(runs, tasks=LENGTH_TASKS, seeds=V1_SEEDS, plan="v1")
     _require(scope, ("exact_id_acc", "cond_locality", "exact_ood_acc"))
     done = finished(scope)
-    competent = pd.to_numeric(done["exact_id_acc"], errors="coerce") >= MIN_TRAIN_ACC
+    competent = competence.V1.competent(done)
     if (~competent).any():
         selection["left_out"][f"exact_id_acc < {MIN_TRAIN_ACC}"] = int((~competent).sum())
     rows = done[competent]
@@ -366,7 +367,7 @@ def v2_secondary(eligible: pd.DataFrame, settings: Settings,
 
 def v2_descriptive(done: pd.DataFrame, settings: Settings) -> dict:
     """DESIGN v2 descriptive: the primary correlation over runs with their own train_acc >= 0.8."""
-    own = done[pd.to_numeric(done["train_acc"], errors="coerce") >= MIN_TRAIN_ACC]
+    own = done[competence.V2.competent(done)]
     res = spearman(own, V2_SCORE, V2_OUTCOME, settings)
     res["runs"] = _pairs(own, V2_SCORE, V2_OUTCOME, ("task", "arch", "seed"))
     res["note"] = ("descriptive only, no verdict: runs, not cells; a cell's seeds are not "

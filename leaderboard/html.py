@@ -12,7 +12,8 @@ import math
 import jinja2
 import pandas as pd
 
-from bench.results.definitions import COMPETENCE, window_label
+from bench.results.definitions import window_label
+from leaderboard import competence
 
 TEMPLATE = "leaderboard.html.j2"
 
@@ -117,4 +118,4 @@ def render(*, report: dict, board: pd.DataFrame, runs: pd.DataFrame, corrupt: li
         intervention=report.get("intervention") or [], failed=failed_runs(runs),
         corrupt=corrupt, samples=samples, pictures=pictures,
         provenance=provenance_lines(report.get("provenance") or {}),
-        ood_window=window_label("ood"), competence=COMPETENCE)
+        ood_window=window_label("ood"), competence=competence.CURRENT.label)

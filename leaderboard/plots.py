@@ -8,8 +8,8 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
-from bench.results.definitions import COMPETENCE
 from bench.results.io import figure_png
+from leaderboard import competence
 
 
 def _png(fig) -> bytes:
@@ -36,23 +36,34 @@ def _labelled(data: pd.DataFrame) -> pd.DataFrame:
     return data
 
 
-def locality_scatter(runs: pd.DataFrame, x: str = "cond_locality", y: str = "ood_acc") -> bytes:
-    """`x` vs `y`, a point per finished run: arch color, task marker; under-trained runs (left out
-    of the primary correlation) as hollow grey circles, so the reader sees what was left out."""
+def scatter_data(runs: pd.DataFrame, x: str = "cond_locality", y: str = "ood_acc"
+                 ) -> pd.DataFrame:
+    """The points of `locality_scatter`: finished runs with finite x and y, and `under_trained`
+    by the one competence rule (competence.CURRENT)."""
     data = runs[(runs["status"] == "ok")] if "status" in runs else runs
     if x not in data or y not in data:
+        return data.iloc[0:0]
+    data = data[np.isfinite(data[x].astype(float)) & np.isfinite(data[y].astype(float))]
+    return data.assign(under_trained=~competence.CURRENT.competent(data))
+
+
+def locality_scatter(runs: pd.DataFrame, x: str = "cond_locality", y: str = "ood_acc") -> bytes:
+    """`x` vs `y`, a point per finished run: arch color, task marker; under-trained runs (left out
+    of the exploratory correlation) as hollow grey circles, so the reader sees what was left
+    out."""
+    if x not in runs or y not in runs:
         return _placeholder(f"no runs with {x} and {y}")
-    data = _labelled(data[np.isfinite(data[x].astype(float)) & np.isfinite(data[y].astype(float))])
+    data = _labelled(scatter_data(runs, x, y))
     if data.empty:
         return _placeholder(f"no runs with finite {x} and {y}")
-    under = data["id_acc"] < COMPETENCE if "id_acc" in data else pd.Series(False, data.index)
+    under = data["under_trained"]
     sns.set_theme(style="whitegrid")
     fig, ax = _figure((7.5, 5))
     if (~under).any():
         sns.scatterplot(data=data[~under], x=x, y=y, hue="arch", style="task", s=70, ax=ax)
     if under.any():
         ax.scatter(data.loc[under, x], data.loc[under, y], s=70, facecolors="none",
-                   edgecolors="0.45", label=f"under-trained (id_acc < {COMPETENCE})")
+                   edgecolors="0.45", label=f"under-trained (not {competence.CURRENT.label})")
     for _, run in data.iterrows():  # every point (every seed) carries its architecture's name
         ax.annotate(f"{run['arch']} ({run['task']})", (run[x], run[y]), xytext=(5, 5),
                     textcoords="offset points", fontsize=6)

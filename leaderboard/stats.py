@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from bench.results.definitions import COMPETENCE, higher_is_better
+from leaderboard import competence
 
 PRIMARY_SCORE = "cond_locality"
 OUTCOME = "ood_acc"
@@ -168,18 +169,9 @@ def trained_rows(column: pd.Series) -> pd.Series:
 
 
 def training_accuracy(runs: pd.DataFrame, by_task: dict[str, str] | None = None) -> pd.Series:
-    """Per run, the accuracy that decides "under-trained": train_acc (id_acc where a result
-    predates it), or by_task[task] where given."""
-    acc = pd.to_numeric(runs["id_acc"], errors="coerce")
-    if "train_acc" in runs.columns:
-        acc = pd.to_numeric(runs["train_acc"], errors="coerce").fillna(acc)
-    for task, column in (by_task or {}).items():
-        rows = runs["task"] == task
-        if rows.any():
-            if column not in runs.columns:
-                raise ValueError(f"runs table lacks column {column!r} for task {task!r}")
-            acc = acc.where(~rows, pd.to_numeric(runs[column], errors="coerce"))
-    return acc
+    """Per run, the accuracy that decides "under-trained" (competence.CURRENT): train_acc (id_acc
+    where a result predates it), or by_task[task] where given."""
+    return competence.CURRENT.accuracy(runs, by_task)
 
 
 def eligible_runs(runs: pd.DataFrame, *, tasks=PRIMARY_TASKS, min_id_acc: float = MIN_ID_ACC,
@@ -193,7 +185,8 @@ def eligible_runs(runs: pd.DataFrame, *, tasks=PRIMARY_TASKS, min_id_acc: float 
         raise ValueError(f"runs table lacks columns {sorted(missing)}; has {list(runs.columns)}")
     left_out: dict[str, int] = {}
     df = runs
-    measure = "id_acc" + "".join(f", {c} on {t}" for t, c in (training_metric or {}).items())
+    measure = competence.CURRENT.column + "".join(
+        f", {c} on {t}" for t, c in (training_metric or {}).items())
     for reason, keep_rows in (
         ("not finished", lambda d: d["status"] == "ok" if "status" in d else True),
         ("not trained here (oracle or scored rows)",

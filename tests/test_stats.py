@@ -121,7 +121,7 @@ def test_primary_correlation_selects_runs():
     assert res["left_out"] == {
         "not finished": 1,
         "other task": 8,
-        "under-trained (id_acc < 0.8)": 1,
+        "under-trained (train_acc < 0.8)": 1,
         "NaN cond_locality or ood_acc": 1,
     }
     assert res["rho"] > 0.9 and res["p_value"] < 0.01
@@ -149,10 +149,10 @@ def test_sensitivity_judges_length_single_training_by_acc_k1():
          "cond_locality": 0.9},
     ])
     primary, left = stats.eligible_runs(runs)
-    assert list(primary.index) == [0, 2] and left == {"under-trained (id_acc < 0.8)": 1}
+    assert list(primary.index) == [0, 2] and left == {"under-trained (train_acc < 0.8)": 1}
     sens, left = stats.eligible_runs(runs, training_metric={"length-single": "acc_k1"})
     assert list(sens.index) == [0, 1]  # acc_k1 decides on length-single only
-    assert left == {"under-trained (id_acc, acc_k1 on length-single < 0.8)": 1}
+    assert left == {"under-trained (train_acc, acc_k1 on length-single < 0.8)": 1}
     with pytest.raises(ValueError, match="lacks column 'acc_k1' for task 'length-single'"):
         stats.eligible_runs(runs.drop(columns="acc_k1"),
                             training_metric={"length-single": "acc_k1"})
