@@ -65,11 +65,10 @@ class LocalConvNet(nn.Module):
 
     N_BLOCKS = 4
     CHANNEL_MULT = 1.375  # width 32 -> 44 channels: parameters within 2x of the UNets
-    # Compiled, rf5 was no faster: 0.97x eager in an in-process A/B, and 7.8-8.1 steps/s in a
-    # quick suite against 9.5-9.6 eager in the one before it (one core each, this project's
-    # 2-core AVX2 machine). Its full-resolution convolutions are most of the step, and Inductor
-    # leaves them to the same oneDNN kernels; channels-last, compiled was 0.89x of channels-last
-    # eager (in-process A/B, docs/speedup/contention/ab.txt). So it trains eager.
+    # Compiled, rf5 was no faster, in an in-process A/B and in a whole quick suite, and
+    # channels-last compiled was slower than channels-last eager (measured in
+    # experiments/kernel-speedup). Its full-resolution convolutions are most of the step, and
+    # Inductor leaves them to the same oneDNN kernels. So it trains eager.
     compile_training = False
 
     def __init__(self, resolution: int, token_dim: int, width: int, rf: int,

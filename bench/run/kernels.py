@@ -7,13 +7,11 @@ enters the run id. Evaluation always runs the eager model.
 The layout is a second choice (`train_memory_format`): NCHW, or channels last for the model's 4-D
 weights and the images. The trained models are handed back NCHW.
 
-Measured per training step at quick (one thread, CPU time, this project's 2-core AVX2 machine):
-compiled UNets were 1.2-1.35x faster than eager in in-process A/B runs, channels-last or not; the
-full-resolution convolutional nets were not (0.97x; they decline compilation,
-`compile_training = False`, and keep only the fused AdamW), but gained 1.09-1.40x from
-channels-last with the fused AdamW (four A/Bs; 1.09 and 1.16 in the latest two). In whole quick
-suites the gain is smaller (README, "Training speed"); a training on the other core does not slow
-a run down (docs/speedup/contention).
+What the two choices gain was measured in experiments/kernel-speedup: per training step, in
+in-process A/B runs, compiled UNets were faster than eager, channels-last or not; the
+full-resolution convolutional nets were not (they decline compilation, `compile_training = False`,
+and keep only the fused AdamW), but gained from channels-last with the fused AdamW. In whole quick
+suites the gain is smaller, and a training on the other core does not slow a run down.
 """
 
 from __future__ import annotations

@@ -115,7 +115,7 @@ for _suite in (
             ("color", ("unet-heatmap", "unet-xattn")),
         ),
         # Compiled, channels-last training (bench.run.kernels): the same loss and update,
-        # rounded differently (new ids); faster per step (README, "Training speed").
+        # rounded differently (new ids); faster per step (measured in experiments/kernel-speedup).
         overrides=(("train_kernels", "compiled"), ("train_memory_format", "channels_last")),
     ),
     Suite(

@@ -1,4 +1,7 @@
 #!/bin/bash
+# As run, not maintained against main: part of the record in experiments/kernel-speedup
+# (README.md there). It names the paths of the machine it ran on and docs/speedup/, where
+# the study's files then lived; its later edits are in `git log --follow`.
 # Alternating before/after quick-suite pairs (B1 A1 B2 A2), the after-runs at bc4512c's locality
 # sizes (locality_n=8, ablation on the same 8 scenes), so both sides evaluate alike and differ in
 # training. /proc/stat CPU jiffies around each. Worktrees: /work/wt/before = bc4512c,

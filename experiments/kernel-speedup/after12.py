@@ -1,3 +1,6 @@
+# As run, not maintained against main: part of the record in experiments/kernel-speedup
+# (README.md there). It names the paths of the machine it ran on and docs/speedup/, where
+# the study's files then lived; its later edits are in `git log --follow`.
 """bc4512c's 12 quick runs with this commit's code: the quick suite's trained runs, tracking off
 (the oracle rows, added later, left out), through the same driver as `compbench run`.
 

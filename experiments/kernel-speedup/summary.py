@@ -1,3 +1,6 @@
+# As run, not maintained against main: part of the record in experiments/kernel-speedup
+# (README.md there). It names the paths of the machine it ran on and docs/speedup/, where
+# the study's files then lived; its later edits are in `git log --follow`.
 """The before/after table: wall and /proc/stat CPU from times.txt, run-seconds and steps/s from
 the run directories. Usage: python summary.py DIR [REF] (DIR holding times.txt and B1/, A1/,
 B2/, A2/; REF an eager results dir at the after-runs' task version, for ood_acc)."""

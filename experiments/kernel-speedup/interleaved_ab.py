@@ -1,3 +1,6 @@
+# As run, not maintained against main: part of the record in experiments/kernel-speedup
+# (README.md there). It names the paths of the machine it ran on and docs/speedup/, where
+# the study's files then lived; its later edits are in `git log --follow`.
 """Interleaved A/B of training-step variants in one process: median CPU ms/step over blocks.
 
 `python docs/speedup/interleaved_ab.py ARCH,... VARIANT,... [BLOCKS] [TASK]`; a variant's name

@@ -1,3 +1,6 @@
+# As run, not maintained against main: part of the record in experiments/kernel-speedup
+# (README.md there). It names the paths of the machine it ran on and docs/speedup/, where
+# the study's files then lived; its later edits are in `git log --follow`.
 # Sourced by the chain scripts: `run NAME COMMAND...` runs COMMAND with its output in NAME.log and
 # appends one line to times.txt (rc, start, wall seconds, /proc/stat jiffies before and after:
 # busy, steal, idle+iowait), the line docs/speedup/summary.py reads.

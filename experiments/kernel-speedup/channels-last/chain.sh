@@ -1,4 +1,7 @@
 #!/bin/bash
+# As run, not maintained against main: part of the record in experiments/kernel-speedup
+# (README.md there). It names the paths of the machine it ran on and docs/speedup/, where
+# the study's files then lived; its later edits are in `git log --follow`.
 # Alternating before/after quick-suite pairs (B1 A1 B2 A2); /proc/stat CPU jiffies around each.
 . "$(dirname "$0")/../timed.sh"  # stat, run (sourced before any cd)
 cd /work/cmp2

@@ -1,4 +1,7 @@
 #!/bin/bash
+# As run, not maintained against main: part of the record in experiments/kernel-speedup
+# (README.md there). It names the paths of the machine it ran on and docs/speedup/, where
+# the study's files then lived; its later edits are in `git log --follow`.
 # Training steps/s of one arch alone, beside a conv training, beside an in-cache matmul loop
 cd "$(dirname "$0")/../../.."  # the repository root (run with its venv active)
 out=docs/speedup/contention/results.txt
