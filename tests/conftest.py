@@ -66,7 +66,8 @@ def _forget_plugins():
 @pytest.fixture(scope="session")
 def ray_session():
     """The only place Ray starts in the tests: a 2-CPU local instance for the whole session."""
-    ray = pytest.importorskip("ray")
+    import ray  # a required dependency: a broken install fails here, it is never skipped
+
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()

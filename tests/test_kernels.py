@@ -24,17 +24,26 @@ def spec(kernel_set: str) -> RunSpec:
 @pytest.fixture(scope="module")
 def compiled_twice(tmp_path_factory):
     """Two compiled trainings of one spec, the first into an empty kernel cache, the second
-    reading it back; and the eager training of the same spec."""
+    reading it back (with Inductor's FX-graph cache hits each counted); and the eager training
+    of the same spec."""
+    from torch._dynamo.utils import counters
+
     cache = tmp_path_factory.mktemp("inductor")
+    hits = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TORCHINDUCTOR_CACHE_DIR", str(cache))
-        first, second = (train(spec("compiled"), threads=1) for _ in range(2))
-    return first, second, train(spec("eager"), threads=1), cache
+        runs = []
+        for _ in range(2):
+            before = counters["inductor"]["fxgraph_cache_hit"]
+            runs.append(train(spec("compiled"), threads=1))
+            hits.append(counters["inductor"]["fxgraph_cache_hit"] - before)
+    return (*runs, train(spec("eager"), threads=1), cache, hits)
 
 
 def test_compiled_training_is_bit_reproducible_from_a_cold_and_a_warm_cache(compiled_twice):
-    first, second, _, cache = compiled_twice
+    first, second, _, cache, hits = compiled_twice
     assert any(cache.iterdir())  # the kernels were written to the cache the first run filled
+    assert hits[0] == 0 and hits[1] > 0  # cold, then read back (torch.compiler.reset between)
     assert first.log["losses"] == second.log["losses"]
     for (name, a), (_, b) in zip(first.model.state_dict().items(),
                                  second.model.state_dict().items(), strict=True):
@@ -42,7 +51,7 @@ def test_compiled_training_is_bit_reproducible_from_a_cold_and_a_warm_cache(comp
 
 
 def test_compiled_training_follows_the_eager_one_up_to_rounding(compiled_twice):
-    compiled, _, eager, _ = compiled_twice
+    compiled, _, eager, _, _ = compiled_twice
     assert compiled.log["train_kernels"] == "compiled" and eager.log["train_kernels"] == "eager"
     # Same weights, batches and noise: the first loss agrees to float rounding, and the 8 steps
     # of AdamW keep the two within rounding's reach (a wrong layout or update would not be).
@@ -152,7 +161,7 @@ def test_the_convolutional_nets_decline_compilation_and_the_unets_do_not():
 def test_the_kernels_are_recorded_in_the_train_section(compiled_twice):
     from bench.run.execute import train_info
 
-    compiled, _, eager, _ = compiled_twice
+    compiled, _, eager, _, _ = compiled_twice
     section = train_info(compiled.log)
     assert section["train_kernels"] == "compiled" and section["compiled_forward"] is True
     assert section["first_step_seconds"] > 0

@@ -282,6 +282,33 @@ def test_a_cluster_without_authentication_leaves_the_mode_alone(monkeypatch):
     assert "RAY_AUTH_MODE" not in ray_cluster.os.environ
 
 
+@pytest.mark.parametrize("broken", ["GcsClient", "import"])
+def test_a_failing_private_ray_api_is_reported_not_swallowed(monkeypatch, broken):
+    """Where Ray's private GcsClient is not what 2.60 has, the check says what it tried and what
+    to set, in one line; a user's own RAY_AUTH_MODE then stands."""
+    import ray._raylet
+
+    from bench.suite import ray_cluster
+
+    def changed(**kwargs):
+        raise TypeError("GcsClient() got an unexpected keyword argument 'address'")
+
+    if broken == "GcsClient":
+        monkeypatch.setattr(ray._raylet, "GcsClient", changed)
+    else:
+        monkeypatch.delattr(ray._raylet, "GcsClient")
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    with pytest.raises(executors.ExecutorError) as err:
+        ray_cluster.match_auth("127.0.0.1:6379")
+    message = str(err.value)
+    assert "\n" not in message and "ray._raylet.GcsClient" in message
+    assert "could not ask the Ray cluster at '127.0.0.1:6379'" in message
+    assert "set RAY_AUTH_MODE=token" in message
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    ray_cluster.match_auth("127.0.0.1:6379")  # the user's choice: no error here
+    assert ray_cluster.os.environ["RAY_AUTH_MODE"] == "disabled"
+
+
 def test_provenance_has_no_ray_node_outside_a_ray_task():
     from bench.run import provenance
 

@@ -16,6 +16,7 @@ from conftest import module_on_path
 
 import tasks
 from bench.cli import main as cli
+from bench.metrics import entanglement
 from bench.results.store import Store
 from bench.run import checkpoint, execute
 from bench.run import score as scoring
@@ -243,7 +244,8 @@ def test_outside_module_identity_and_features(outside_dir):
     color = tasks.get("color", resolution=16)
     spec = RunSpec("color", "x", 0, "smoke", overrides=(("locality_n", 2),))
     ent = execute.feature_stage(a.model, color, spec)  # it has features(): measured
-    assert ent["feature_entanglement"] >= 0 and "reason" not in ent
+    direct = entanglement.feature_entanglement(a.model, color, n=2, seed=0)
+    assert ent == direct and "reason" not in ent and np.isfinite(ent["feature_entanglement"])
 
 
 def test_without_features_the_feature_probe_is_nan_with_a_reason():

@@ -21,6 +21,7 @@ from bench.results.definitions import ID_LENGTHS, OOD_LENGTHS
 from bench.results.io import sha256
 from bench.results.store import RunResult
 from bench.run import plugins, provenance
+from bench.run.pixels import evaluate_pixels, sample_pixels
 
 
 class RunFailed(RuntimeError):
@@ -54,22 +55,6 @@ def train_stage(spec, *, threads: int | None, device: str, track=None):
         raise RunFailed(f"training {trained.log.get('status')}: "
                         f"{trained.log.get('reason', '')}".strip())
     return trained
-
-
-def sample_pixels(denoiser, task, p, scenes, *, seed: int, device: str) -> np.ndarray:
-    """One image per scene through the profile `p`'s sampler, as the uint8 pixels that are scored
-    and stored -> (n, 3, R, R); sample i depends on (seed, i) only."""
-    from bench.core import sampling
-
-    x = sampling.generate(denoiser, task, scenes, seed=seed, steps=p.sampler_steps,
-                          sampler=p.sampler, sigma_min=p.sigma_min, sigma_max=p.sigma_max,
-                          rho=p.rho, device=device)  # (n, 3, R, R) in [0, 1]
-    return np.round(x * 255).astype(np.uint8)  # (n, 3, R, R)
-
-
-def evaluate_pixels(task, images: np.ndarray, scenes):
-    """task.evaluate's rows for uint8 images (n, 3, R, R) conditioned on `scenes`."""
-    return task.evaluate(images.astype(np.float32) / 255.0, scenes)
 
 
 def sample_stage(denoiser, task, spec, *, device: str) -> Samples:

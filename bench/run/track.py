@@ -24,7 +24,7 @@ from bench.core import seeds
 from bench.core.seeds import Stream
 from bench.metrics import locality
 from bench.results import schema
-from bench.run.execute import evaluate_pixels, sample_pixels
+from bench.run.pixels import evaluate_pixels, sample_pixels
 
 TRACK_LENGTHS = (1, 3, 5)  # object counts k of the tracked accuracy (those the task tests)
 TRACK_SAMPLES = 32  # samples per k at each point

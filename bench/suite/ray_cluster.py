@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from bench.suite.executors import ExecutorError
+from bench.suite.errors import ExecutorError
 
 AUTH_MODE = "RAY_AUTH_MODE"
 GET_TOKEN = "`ray get-auth-token` on the head"
@@ -47,28 +47,50 @@ def _quiet_stderr():
         os.close(saved)
 
 
-def _refuses_us(address: str) -> bool:
-    """Whether the GCS at `address` refuses this process's credentials (one RPC, milliseconds)."""
-    from ray._raylet import GcsClient
-    from ray.exceptions import AuthenticationError
+class ProbeFailed(Exception):
+    """Ray's private API for asking a cluster about its authentication did not work here."""
 
+
+def _refuses_us(address: str) -> bool:
+    """Whether the GCS at `address` refuses this process's credentials (one RPC, milliseconds).
+
+    Ray 2.60 has no public call for this, so it uses ray._raylet.GcsClient (hence the pin of
+    ray in pyproject.toml); anything but Ray's AuthenticationError from it is ProbeFailed.
+    """
+    try:
+        from ray._raylet import GcsClient
+        from ray.exceptions import AuthenticationError
+    except ImportError as err:
+        raise ProbeFailed(f"importing ray._raylet.GcsClient failed ({err})") from err
     try:
         with _quiet_stderr():
             GcsClient(address=address)  # asks for the cluster id, with a token in token mode
     except AuthenticationError:
         return True
-    except Exception:  # anything else (a version mismatch, ...) is for ray.init to report
-        pass
+    except Exception as err:
+        raise ProbeFailed(f"ray._raylet.GcsClient raised {type(err).__name__}: {err}") from err
     return False
 
 
 def _enable_token_mode() -> None:
-    """RAY_AUTH_MODE=token for this process (and Ray's cached config), as `ray.init()` does."""
-    from ray._raylet import AuthenticationTokenLoader, Config
+    """RAY_AUTH_MODE=token for this process (and Ray's cached config), as `ray.init()` does;
+    ProbeFailed where Ray's private config API is not what 2.60 has."""
+    try:
+        from ray._raylet import AuthenticationTokenLoader, Config
 
-    os.environ[AUTH_MODE] = "token"
-    Config.initialize("")
-    AuthenticationTokenLoader.instance().reset_cache()
+        os.environ[AUTH_MODE] = "token"
+        Config.initialize("")
+        AuthenticationTokenLoader.instance().reset_cache()
+    except (ImportError, AttributeError, TypeError) as err:
+        raise ProbeFailed(f"turning token mode on through ray._raylet failed ({err})") from err
+
+
+def _unavailable(address: str, why: str) -> ExecutorError:
+    """The one line a failed probe gives: what was tried, and what to set instead."""
+    return ExecutorError(f"could not ask the Ray cluster at {address!r} whether it wants token "
+                         f"authentication: {why}; set {AUTH_MODE}=token (with the cluster's "
+                         f"token, {GET_TOKEN}) or {AUTH_MODE}=disabled yourself, and compbench "
+                         "leaves the mode as you set it")
 
 
 def match_auth(address: str) -> None:
@@ -76,18 +98,29 @@ def match_auth(address: str) -> None:
 
     RAY_AUTH_MODE set by the user is kept as it is; unset, it becomes `token` when the cluster
     refuses a caller without one and this machine has a token. Raised errors name the address,
-    where the token was read from, and what to set.
+    where the token was read from, and what to set. Where Ray's private API fails (another Ray
+    version), a user's own RAY_AUTH_MODE stands; without one, the failure is an ExecutorError.
     """
     if address in ("auto", "local") or "://" in address:
         return  # Ray finds "auto" itself (and enables tokens for it); ray:// is Ray Client's
-    from ray._private.services import canonicalize_bootstrap_address
-
+    mode = os.environ.get(AUTH_MODE)
+    try:
+        from ray._private.services import canonicalize_bootstrap_address
+    except ImportError as err:
+        if mode is not None:
+            return
+        raise _unavailable(address, f"importing ray._private.services failed ({err})") from None
     try:
         gcs = canonicalize_bootstrap_address(address)
     except ValueError:
         return  # not host:port; ray.init says so
-    mode = os.environ.get(AUTH_MODE)
-    if not _refuses_us(gcs):
+    try:
+        refused = _refuses_us(gcs)
+    except ProbeFailed as err:
+        if mode is not None:
+            return  # the user chose the mode; ray.init reports a mismatch
+        raise _unavailable(address, str(err)) from None
+    if not refused:
         return
     source = token_source()
     if mode is not None and mode.lower() != "token":
@@ -100,9 +133,12 @@ def match_auth(address: str) -> None:
                             f"this machine has no token: put the cluster's token ({GET_TOKEN}) in "
                             "~/.ray/auth_token or RAY_AUTH_TOKEN")
     if mode is None:
-        _enable_token_mode()
-        if not _refuses_us(gcs):
-            return
+        try:
+            _enable_token_mode()
+            if not _refuses_us(gcs):
+                return
+        except ProbeFailed as err:
+            raise _unavailable(address, str(err)) from None
     raise ExecutorError(f"the Ray cluster at {address!r} refused the authentication token from "
                         f"{source}: use the cluster's token ({GET_TOKEN}) in ~/.ray/auth_token "
                         "or RAY_AUTH_TOKEN")
