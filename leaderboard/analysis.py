@@ -1,4 +1,4 @@
-"""The analysis plans of DESIGN.md ("Analysis") as code, each under a version string.
+"""The analysis plans of docs/design.md ("Analysis") as code, each under a version string.
 
 A plan is a pure function of a runs table (one row per run: the runs.csv of a results directory)
 that returns a JSON-ready dict (NaN written as None) recording which plan produced it. Every
@@ -15,7 +15,7 @@ A plan refuses to mix task versions: if the rows entering it hold more than one 
 for one task it raises `MixedTaskVersions` (a ValueError) naming the task and the versions, which
 a report can catch and print; it never averages results of different data or metric semantics.
 
-Choices where DESIGN.md is silent (stated here, so a report can cite them):
+Choices where the plans (docs/design.md) are silent (stated here, so a report can cite them):
 - "quick profile" means `variant == "quick"`: quick without overrides. Rows with overrides are a
   different configuration and are left out (counted under `selection.left_out`). v1 uses the same
   selection (it was run on the quick suite).
@@ -32,12 +32,12 @@ Choices where DESIGN.md is silent (stated here, so a report can cite them):
   fewer than 4 cells has no numbers; see stats.MIN_RUNS). Holm runs over all five together; a test
   with no p-value enters the adjustment as p = 1, so m is always 5.
 - The partial correlation's p-value permutes the outcome within task (n_permutations draws, as the
-  primary); it has no bootstrap interval (DESIGN asks for none).
-- Bootstrap intervals draw N_BOOTSTRAP = 10,000 resamples (DESIGN gives no number).
+  primary); it has no bootstrap interval (the plan asks for none).
+- Bootstrap intervals draw N_BOOTSTRAP = 10,000 resamples (the plan gives no number).
 - The intervention pairs the twins by seed (seeds are matched: same seed, same task, same scenes),
   so its interval is the t-interval of the per-seed differences over seeds where both finished
   with a finite ood_acc; the twins' cell means are reported beside it.
-- The dose-response takes every finished run of the dial (no train_acc filter: DESIGN says every
+- The dose-response takes every finished run of the dial (no train_acc filter: the plan says every
   run) and ranks the receptive field, unet-heatmap (rf = infinity) last; Spearman rho depends on
   ranks alone, so the rank stands in for infinity. Its p-value is two-sided, by permutation.
 """
@@ -168,9 +168,9 @@ def cell_table(scope: pd.DataFrame, *, min_runs: int = V2_MIN_RUNS,
                min_train_acc: float = MIN_TRAIN_ACC) -> pd.DataFrame:
     """One row per (task, arch): finished runs, seed-mean of each metric, eligible and why not.
 
-    DESIGN v2: a cell's values are the means over seeds of its finished runs (at least 2; a NaN
-    seed value is dropped); eligible when its mean train_acc >= 0.8. `scope` holds the plan's
-    rows, failed ones included, so a cell whose runs all failed is listed too.
+    v2 (docs/design.md): a cell's values are the means over seeds of its finished runs (at
+    least 2; a NaN seed value is dropped); eligible when its mean train_acc >= 0.8. `scope`
+    holds the plan's rows, failed ones included, so a cell whose runs all failed is listed too.
     """
     _require(scope, CELL_METRICS)
     done, rows = finished(scope), []
@@ -232,7 +232,7 @@ def partial_spearman(x, y, z, groups=None, *, n_permutations: int = N_PERMUTATIO
                      seed: int = SEED) -> dict:
     """Partial Spearman rho of x and y given z: the Pearson partial correlation of their ranks.
 
-    DESIGN v2 secondary: two-sided p by permuting the outcome y within each group. Triples with
+    v2 secondary: two-sided p by permuting the outcome y within each group. Triples with
     a NaN are dropped; fewer than stats.MIN_RUNS left, or a constant variable, give NaN.
     """
     x, y, z = (np.asarray(v, dtype=np.float64).ravel() for v in (x, y, z))
@@ -260,7 +260,7 @@ def partial_spearman(x, y, z, groups=None, *, n_permutations: int = N_PERMUTATIO
 # v1.
 
 def analyse_v1(runs: pd.DataFrame, *, settings: Settings = DEFAULT_SETTINGS) -> dict:
-    """DESIGN v1 (exploratory): rho(cond_locality, exact_ood_acc), seed-0 runs, exact_id_acc >= 0.8.
+    """v1 (exploratory): rho(cond_locality, exact_ood_acc), seed-0 runs, exact_id_acc >= 0.8.
 
     Over finished trained quick runs of length and length-single; permutation p within task,
     bootstrap CI resampling runs within task, Kendall tau_b. No verdict: v1 is exploratory.
@@ -292,7 +292,7 @@ def _pairs(table: pd.DataFrame, score: str, outcome: str, keys) -> list[dict]:
 
 def primary_verdict(result: dict, *, min_cells: int = V2_MIN_CELLS, min_rho: float = V2_MIN_RHO,
                     alpha: float = V2_ALPHA) -> tuple[str, str | None]:
-    """DESIGN v2 primary: confirmed when rho >= 0.6 and p < 0.01 over >= 12 eligible cells."""
+    """v2 primary: confirmed when rho >= 0.6 and p < 0.01 over >= 12 eligible cells."""
     n, rho, p = result["n"], result["rho"], result["p"]
     if n < min_cells:
         return "not confirmed", f"too few eligible cells (n = {n} < {min_cells})"
@@ -304,7 +304,7 @@ def primary_verdict(result: dict, *, min_cells: int = V2_MIN_CELLS, min_rho: flo
 
 
 def v2_primary(eligible: pd.DataFrame, settings: Settings, outcome: str = V2_OUTCOME) -> dict:
-    """DESIGN v2 primary: rho(cond_locality_ablation, ood_acc) over eligible cells, and verdict."""
+    """v2 primary: rho(cond_locality_ablation, ood_acc) over eligible cells, and verdict."""
     res = spearman(eligible, V2_SCORE, outcome, settings)
     res["cells"] = _pairs(eligible, V2_SCORE, outcome, ("task", "arch"))
     res["verdict"], res["verdict_reason"] = primary_verdict(res)
@@ -348,7 +348,7 @@ def _secondary_test(test: Secondary, eligible: pd.DataFrame, settings: Settings)
 
 def v2_secondary(eligible: pd.DataFrame, settings: Settings,
                  tests=V2_SECONDARY) -> list[dict]:
-    """DESIGN v2 secondary: Holm-corrected together; confirmed at adjusted p < 0.05, right sign.
+    """v2 secondary: Holm-corrected together; confirmed at adjusted p < 0.05, right sign.
 
     A test without a p-value enters Holm as p = 1, so the family size stays len(tests).
     """
@@ -366,7 +366,7 @@ def v2_secondary(eligible: pd.DataFrame, settings: Settings,
 
 
 def v2_descriptive(done: pd.DataFrame, settings: Settings) -> dict:
-    """DESIGN v2 descriptive: the primary correlation over runs with their own train_acc >= 0.8."""
+    """v2 descriptive: the primary correlation over runs with their own train_acc >= 0.8."""
     own = done[competence.V2.competent(done)]
     res = spearman(own, V2_SCORE, V2_OUTCOME, settings)
     res["runs"] = _pairs(own, V2_SCORE, V2_OUTCOME, ("task", "arch", "seed"))
@@ -379,7 +379,7 @@ def v2_intervention(done: pd.DataFrame, cells: pd.DataFrame, *,
                     task: str = INTERVENTION["task"], treated: str = INTERVENTION["treated"],
                     control: str = INTERVENTION["control"], metric: str = INTERVENTION["metric"],
                     min_gap: float = INTERVENTION["min_gap"]) -> dict:
-    """DESIGN v2 intervention: unet-xattn-local - unet-xattn on length-single, ood_acc.
+    """v2 intervention: unet-xattn-local - unet-xattn on length-single, ood_acc.
 
     Paired by seed (the twins share seed, task and evaluation scenes): gap = mean over seeds of
     the per-seed difference, with its Student-t interval (stats.t_interval). Confirmed when
@@ -415,7 +415,7 @@ def v2_intervention(done: pd.DataFrame, cells: pd.DataFrame, *,
 
 def v2_dose_response(done: pd.DataFrame, settings: Settings, *, dial=None,
                      task: str = DOSE_TASK) -> dict:
-    """DESIGN v2 dose-response: rho(receptive field, ood_acc) over every run of the dial.
+    """v2 dose-response: rho(receptive field, ood_acc) over every run of the dial.
 
     On length-single; unet-heatmap's rf = infinity ranks last. Two-sided permutation p;
     confirmed when rho <= -0.5 and p < 0.05.
@@ -444,7 +444,7 @@ def _rf_label(rf: float) -> int | str:
 
 
 def analyse_v2(runs: pd.DataFrame, *, settings: Settings = DEFAULT_SETTINGS) -> dict:
-    """DESIGN v2 (pre-registered 2026-12-01): the confirm suite's seeds 1-3, every test of it."""
+    """v2 (pre-registered 2026-12-01): the confirm suite's seeds 1-3, every test of it."""
     scope, selection = select(runs, tasks=LENGTH_TASKS, seeds=V2_SEEDS, plan="v2")
     cells, done = cell_table(scope), finished(scope)
     eligible = cells[cells["eligible"].astype(bool)]

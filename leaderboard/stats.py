@@ -211,7 +211,8 @@ def primary_correlation(
     n_bootstrap: int = N_BOOTSTRAP,
     training_metric: dict[str, str] | None = None,
 ) -> dict:
-    """DESIGN.md's primary correlation over a runs table (one row per run, columns of runs.csv).
+    """The exploratory run-level correlation over a runs table (one row per run, runs.csv's
+    columns).
 
     `training_metric` gives the sensitivity analysis instead (see the module docstring).
     """

@@ -33,7 +33,7 @@ def scene_seeds(seed: int, split: str, k: int, n: int) -> list[int]:
 class Task:
     """A procedural CLEVR-like task at one resolution (subclasses choose labels and attributes).
 
-    How a task is scored, declared per task (DESIGN.md, "Task" and "Metrics"):
+    How a task is scored, declared per task (docs/design.md, "Task" and "Metrics"):
     - `criterion`: the evaluation column that is `success` ("exact" or "placed").
     - `extras_allowed`: whether `placed` ignores extra blobs (length-single, whose training
       scenes hold unlabelled objects).

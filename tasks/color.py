@@ -27,7 +27,7 @@ class ColorTask(Task):
     """Tokens (x, y, one-hot color); training scenes never hold a held-out color pair."""
 
     name = "color"
-    version = 2  # 2: per-object outcomes; placed, all_present as DESIGN defines them
+    version = 2  # 2: per-object outcomes; placed, all_present as docs/design.md defines them
     description = ("objects conditioned on (x, y, color); held-out color pairs (red+cyan, "
                    "blue+yellow, green+purple, gray+brown) never share a training scene")
     token_dim = 2 + len(COLOR_NAMES)

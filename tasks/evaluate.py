@@ -238,7 +238,7 @@ class Evaluator:
         return {int(r): int(c) for r, c in zip(rows, cols, strict=True) if cost[r, c] < 1e3}
 
     def assign(self, blobs: list[Blob], labels: np.ndarray, objects: Sequence[SceneObject]):
-        """Each labelled object's blob (None: missing) and the extras, as DESIGN defines them."""
+        """Each labelled object's blob (None: missing) and the extras (docs/design.md)."""
         res = self.resolution
         merged = {b.label: b for b in blobs if b.kind == "merged"}
         # A merged blob owns every labelled centre within its pixels.

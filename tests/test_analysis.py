@@ -1,4 +1,4 @@
-"""leaderboard.analysis (the v1 and v2 plans of DESIGN.md) on constructed runs tables."""
+"""leaderboard.analysis (the v1 and v2 plans of docs/design.md) on constructed runs tables."""
 
 from __future__ import annotations
 

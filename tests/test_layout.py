@@ -1,4 +1,4 @@
-"""The rooms of bench/ (DESIGN.md, "Layout"): one-way imports, old import paths, pinned run ids,
+"""The rooms of bench/ (docs/design.md): one-way imports, old import paths, pinned run ids,
 results of schema version 1 read and resumed, bad values as usage errors before anything runs."""
 
 from __future__ import annotations

@@ -157,7 +157,7 @@ def base():
 
 
 def test_two_node_token_cluster_runs_the_smoke_suite(base):
-    """README's "Running on a Ray cluster", on this machine: head + one more node, token auth."""
+    """docs/ray-cluster.md's commands, on this machine: head + one more node, token auth."""
     home = base / "home"
     home.mkdir()
     # The nodes export RAY_AUTH_MODE=token; the driver does not (compbench finds the need itself).

@@ -1,4 +1,4 @@
-"""Accuracy of generated samples from the evaluator's rows (DESIGN.md, "Accuracy at length k")."""
+"""Accuracy of generated samples from the evaluator's rows (docs/design.md, "Metrics")."""
 
 from __future__ import annotations
 
@@ -71,8 +71,8 @@ def window_exact(per_k: dict[int, dict], ks) -> float | None:
 
 
 def train_accuracy(per_k: dict[int, dict], task) -> float | None:
-    """Accuracy under the conditioning seen in training (DESIGN.md, `train_acc`): the mean over the
-    task's training-condition lengths, counting only seen-pair scenes where the task holds pairs
+    """Accuracy under the conditioning seen in training (`train_acc`, docs/design.md): the mean over
+    the task's training-condition lengths, counting only seen-pair scenes where the task holds pairs
     out of training (color)."""
     ks = [k for k in getattr(task, "train_condition_lengths", task.train_lengths) if k in per_k]
     if not getattr(task, "train_acc_excludes_heldout", False):

@@ -1,4 +1,4 @@
-"""Feature entanglement of color concepts (DESIGN.md, "Metrics"; claim 5 of Bradley 2026).
+"""Feature entanglement of color concepts (docs/design.md, "Metrics"; claim 5 of Bradley 2026).
 
 d_i = mean over scenes of [z(x; c with color i) - z(x; c with the color slot empty)], z the model's
 features, with paired inputs: the same noised image x, sigma and location token; only the color

@@ -1,4 +1,4 @@
-"""Locality of a denoiser's score in pixels and in conditioners (DESIGN.md, "Metrics").
+"""Locality of a denoiser's score in pixels and in conditioners (docs/design.md, "Metrics").
 
 Spatial locality at sigma: for an output pixel p, g_p(q) = sum over output and input channels of
 |dD_p / dx_q|^2 for q != p (one batched VJP per output channel of p); `spatial_r50` is the radius
@@ -505,8 +505,8 @@ def measure(
     spatial: bool = True,
     jacobian: bool = True,
 ) -> dict:
-    """Locality metrics of DESIGN.md: result[split][metric] = {"mean", "per_sigma": [[sigma, v]],
-    "lo", "hi" (95 % bootstrap over test scenes), "n_scenes", "per_scene"}.
+    """The locality metrics (docs/design.md): result[split][metric] = {"mean", "per_sigma":
+    [[sigma, v]], "lo", "hi" (95 % bootstrap over test scenes), "n_scenes", "per_scene"}.
 
     n test scenes per split for the spatial and Jacobian scores (default DEFAULT_N), n_ablation
     (default n) for the forward-only ablation score; scenes, noise and pixels depend on `seed`

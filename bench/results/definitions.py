@@ -1,4 +1,4 @@
-"""Definitions the whole harness shares (DESIGN.md, "Metrics"): windows, threshold, directions.
+"""Definitions the whole harness shares (docs/design.md, "Metrics"): windows, threshold, directions.
 
 The metrics, the leaderboard and the HTML page read these and nothing else, so a window or a
 threshold is stated once.

@@ -1,4 +1,4 @@
-"""Accuracy and locality over training (DESIGN.md, "Reference rows and outside models").
+"""Accuracy and locality over training (docs/design.md, "Reference rows and outside models").
 
 At each of the profile's tracked steps (profiles.track_steps), the bias-corrected EMA weights
 (train.bias_corrected: the initial weights' share beta^s taken out, so a point early in training

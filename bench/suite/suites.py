@@ -67,13 +67,13 @@ def _expand(name: str, kind: str) -> list[str]:
     return [a for a in baselines.names() if baselines.is_trained(a)]  # never the oracle
 
 
-# Quick: the claims of DESIGN.md on a laptop. `length` and `length-single` each get the
+# Quick: the claims of docs/design.md on a laptop. `length` and `length-single` each get the
 # receptive-field sweep (conv-rf5, unet-heatmap), the global conditioners (film, xattn) and the
 # intervention (xattn-local): 10 runs that enter the primary correlation (>= 9 are needed for
 # p < 0.05 to be reachable). `color` tests feature-space composition with one local and one
 # global conditioner.
 _QUICK_LENGTH = ("unet-heatmap", "conv-heatmap-rf5", "unet-film", "unet-xattn", "unet-xattn-local")
-# The receptive-field dial of DESIGN.md beside conv-heatmap-rf5 and unet-heatmap (rf = infinity).
+# The receptive-field dial (docs/design.md) beside conv-heatmap-rf5 and unet-heatmap (rf = inf).
 _DIAL = ("conv-heatmap-rf9", "conv-heatmap-rf13", "conv-heatmap-rf17")
 
 # The training-free local-score oracle: a reference row beside the trained ones (not a cell of
