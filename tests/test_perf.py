@@ -196,3 +196,22 @@ def test_cli_oracle_times_calls_and_train_refuses_the_oracle(tmp_path):
     assert row["gmac_per_second"] > 0
     r = CliRunner().invoke(cli, ["perf", "train", "--arch", "analytic-local"])
     assert r.exit_code == 2 and "perf oracle" in r.output and "Traceback" not in r.output
+
+
+def test_perf_warm_fills_the_kernel_cache_at_smoke(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from bench.cli import main
+
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "cache"))
+    args = ["perf", "warm", "--suite", "smoke", "--arch", "unet-heatmap", "--arch",
+            "conv-heatmap-rf5"]
+    eager = CliRunner().invoke(main, args)
+    assert eager.exit_code == 0 and "nothing to compile" in eager.output
+    result = CliRunner().invoke(main, [*args, "--set", "train_kernels=compiled"])
+    assert result.exit_code == 0, result.output
+    # unet-heatmap compiles; the conv net declines compilation (compile_training = False).
+    assert "1 compiled models warmed" in result.output and "unet-heatmap" in result.output
+    assert any((tmp_path / "cache").iterdir())
+    bad = CliRunner().invoke(main, ["perf", "warm", "--suite", "quik"])
+    assert bad.exit_code == 2 and "did you mean 'quick'" in bad.output

@@ -2,7 +2,7 @@
 
 import click
 
-from bench.commands.params import ARCH, PROFILE, TASK
+from bench.commands.params import ARCH, PROFILE, SUITE, TASK
 from bench.perf.gpu import check as gpu_check
 from bench.run.kernels import TRAIN_KERNELS, TRAIN_MEMORY_FORMATS
 
@@ -200,6 +200,28 @@ def suite_(out, flops) -> None:
         click.echo("per arch GFLOP/s per run: " + ", ".join(
             f"{a} {v:.2f}" for a, v in f["per_arch"].items()))
         click.echo(hardware.describe_peak(peak))
+
+
+@perf.command("warm")
+@click.option("--suite", type=SUITE, default="quick", show_default=True,
+              help="Suite whose compiled models to compile (see `compbench list suites`).")
+@click.option("--arch", "archs", type=ARCH, multiple=True,
+              help="Only these architectures (repeatable).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Profile override, as `compbench run --set` (e.g. train_kernels=compiled).")
+def warm_(suite, archs, overrides) -> None:
+    """Fill the kernel cache for a suite: two compiled training steps per distinct model."""
+    from bench.perf.warm import warm
+    from bench.suite import benchmark
+
+    try:
+        specs = benchmark.plan_runs(suite, archs=archs, overrides=overrides)
+    except benchmark.PlanError as err:
+        raise click.BadParameter(str(err), param_hint=err.option) from None
+    rows = warm(specs, echo=click.echo)
+    click.echo(f"{len(rows)} compiled models warmed" if rows else
+               f"nothing to compile: suite {suite!r} trains no compiled model "
+               "(try --set train_kernels=compiled)")
 
 
 @perf.command("all")

@@ -1,7 +1,7 @@
 # As run, not maintained against main: part of the record in experiments/kernel-speedup
 # (README.md there). It names the paths of the machine it ran on and docs/speedup/, where
 # the study's files then lived; its later edits are in `git log --follow`.
-# Being replaced by the command `compbench perf warm`; kept here until that lands.
+# Replaced by the command `compbench perf warm` (bench/perf/warm.py); kept as the record.
 """Fill the on-disk kernel cache: two compiled steps of each quick run (cold compile times)."""
 
 import time
