@@ -52,8 +52,11 @@ def analysis_summary(runs: pd.DataFrame, **tables: pd.DataFrame | None) -> dict:
     return out
 
 
-def provenance_summary(records: list[Metrics], out_dir) -> dict:
-    """Commits (with dirty flags), package versions and hardware over every run, plus build time."""
+def provenance_summary(records: list[Metrics], drives: list[dict]) -> dict:
+    """Commits (with dirty flags), package versions and hardware (CPU model and vector flags)
+    over every run, each drive's command, start, end and wall seconds, and the build time. The
+    results directory is recorded as "." (paths in results files are relative to their
+    directory)."""
     git, hardware, packages = [], [], {}
     for m in records:
         prov = m.provenance or {}
@@ -62,13 +65,18 @@ def provenance_summary(records: list[Metrics], out_dir) -> dict:
         if pair not in git:
             git.append(pair)
         hw = prov.get("hardware") or {}
-        text = f"{hw.get('cpu')} x{hw.get('cpu_count')} ({hw.get('platform')}, {hw.get('device')})"
+        flags = ", ".join(hw.get("vector_flags") or []) or "flags not recorded"
+        text = (f"{hw.get('cpu_model') or hw.get('cpu')} x{hw.get('cpu_count')} ({flags}; "
+                f"{hw.get('platform')}, {hw.get('device')})")
         if text not in hardware:
             hardware.append(text)
         packages.update({k: v for k, v in (prov.get("packages") or {}).items() if v})
+    ran = [{"command": d.get("command"), "started": d.get("started"), "finished": d.get("finished"),
+            "wall_seconds": (d.get("seconds") or {}).get("total"), "ran": d.get("ran"),
+            "interrupted": d.get("interrupted", False)} for d in drives]
     return {"generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "compbench": __version__, "out": str(Path(out_dir).resolve()), "git": git,
-            "hardware": hardware, "packages": packages}
+            "compbench": __version__, "out": ".", "git": git, "hardware": hardware,
+            "packages": packages, "drives": ran}
 
 
 def timing_summary(records: list[Metrics], drives: list[dict]) -> dict:
@@ -125,7 +133,7 @@ def build_report(out_dir, *, pooled_with=None) -> dict[str, Path]:
                                  .to_dict("records")),
         "runs": jsonable(runs.astype(object).where(runs.notna(), None).to_dict("records")),
         "corrupt": [{"run_id": r, "reason": why} for r, why in corrupt],
-        "provenance": provenance_summary(records, out),
+        "provenance": provenance_summary(records, store.drive_logs()),
         "timing": timing_summary(records, store.drive_logs()),
         "trajectories": trajectory.summary(records),
         "dials": dial.radius_dials(runs),

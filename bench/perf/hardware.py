@@ -13,6 +13,8 @@ import os
 import re
 from pathlib import Path
 
+from bench.run.provenance import parse_cpuinfo  # one parser of /proc/cpuinfo, used here too
+
 CPUINFO = Path("/proc/cpuinfo")
 CPUFREQ_MAX = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")  # kHz
 
@@ -23,26 +25,6 @@ VECTOR_RULES: tuple[tuple[tuple[str, ...], int, str], ...] = (
     (("avx",), 16, "AVX without FMA: 1 add + 1 mul unit x 8 fp32 lanes"),
     (("sse2",), 8, "SSE2: 1 add + 1 mul unit x 4 fp32 lanes"),
 )
-
-
-def parse_cpuinfo(text: str) -> dict:
-    """Model name, flags, "cpu MHz" of the first processor, processor count (/proc/cpuinfo)."""
-    first: dict[str, str] = {}
-    processors = 0
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if not sep:
-            continue
-        key, value = key.strip(), value.strip()
-        if key == "processor":
-            processors += 1
-        if processors <= 1 and key not in first:
-            first[key] = value
-    mhz = first.get("cpu MHz")
-    return {"model_name": first.get("model name", "unknown"),
-            "flags": frozenset(first.get("flags", "").split()),
-            "cpu_mhz": float(mhz) if mhz else None,
-            "processors": processors}
 
 
 def flops_per_cycle(flags) -> tuple[int, str]:

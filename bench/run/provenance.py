@@ -44,10 +44,46 @@ def packages() -> dict:
     return versions
 
 
+# Vector-instruction flags of /proc/cpuinfo that change how fast (and how rounded) runs are:
+# machines of one kind differ here (AVX2 vs AVX-512: about 1.7x in fp32 peak).
+VECTOR_FLAGS = ("sse2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
+
+
+def parse_cpuinfo(text: str) -> dict:
+    """Model name, flags, "cpu MHz" of the first processor, processor count (/proc/cpuinfo)."""
+    first: dict[str, str] = {}
+    processors = 0
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key, value = key.strip(), value.strip()
+        if key == "processor":
+            processors += 1
+        if processors <= 1 and key not in first:
+            first[key] = value
+    mhz = first.get("cpu MHz")
+    return {"model_name": first.get("model name", "unknown"),
+            "flags": frozenset(first.get("flags", "").split()),
+            "cpu_mhz": float(mhz) if mhz else None,
+            "processors": processors}
+
+
+def cpu_model() -> dict:
+    """{"cpu_model", "vector_flags"} of this machine from /proc/cpuinfo (unknown elsewhere)."""
+    try:
+        info = parse_cpuinfo(Path("/proc/cpuinfo").read_text())
+    except OSError:
+        return {"cpu_model": "unknown", "vector_flags": []}
+    return {"cpu_model": info["model_name"],
+            "vector_flags": [f for f in VECTOR_FLAGS if f in info["flags"]]}
+
+
 def hardware(device: str | None = None) -> dict:
-    """CPU, core count, platform, Python and (where used) the GPU's name."""
+    """CPU (model and vector flags), core count, platform, Python and (where used) the GPU."""
     info = {
         "cpu": platform.processor() or platform.machine(),
+        **cpu_model(),
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
@@ -59,6 +95,18 @@ def hardware(device: str | None = None) -> dict:
 
         info["gpu"] = torch.cuda.get_device_name(torch.device(device))
     return info
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command this process runs, as a user would type it: `compbench ...` for the console
+    script, `python SCRIPT ...` otherwise (shell-quoted)."""
+    import shlex
+
+    argv = list(sys.argv if argv is None else argv)
+    head = Path(argv[0]).name if argv else ""
+    if head == "compbench":
+        return shlex.join(["compbench", *argv[1:]])
+    return shlex.join(["python", *argv]) if argv else ""
 
 
 def ray_node_id() -> str | None:

@@ -181,8 +181,12 @@ def run_benchmark(specs: list, store: Store, *, suite: str = "quick",
             interrupted = True
         seconds["runs"] = time.perf_counter() - t
     # Every drive, interrupted or not, appends its wall time: a suite's total is their sum.
+    from bench.run import provenance
+
     store.write_drive_log({
-        "started": started, "suite": suite, "executor": executor, "ray_address": ray_address,
+        "started": started, "command": provenance.command_line(),
+        "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "suite": suite, "executor": executor, "ray_address": ray_address,
         "num_cpus": num_cpus, "cpus_per_run": cpus_per_run, "gpus_per_run": gpus_per_run,
         "planned": len(specs), "skipped": len(summary.skipped), "ran": len(pending),
         "ok": summary.ok, "failed": [run_id for run_id, _ in summary.failed],
