@@ -1,6 +1,6 @@
 """The training-recipe study's runs (PLAN.md): one drive of 33 runs into a results directory.
 
-    python experiments/training-recipe/run.py OUT [--stage C1] [--dry-run]
+    python experiments/training-recipe/run.py OUT [--stage C1 ...] [--dry-run]
 
 Resumable: rerun the same command and finished runs are skipped (the runs are ordinary compbench
 runs; `compbench report OUT` rebuilds the leaderboard).
@@ -20,11 +20,16 @@ CELLS = (("length-single", "unet-xattn-local"), ("length-single", "unet-film"),
          ("length", "unet-heatmap"))
 SEEDS = (10, 11, 12, 13, 14)
 REFERENCE_SEEDS = (10, 11, 12)
-# The stages of PLAN.md, in their order.
+# The stages of PLAN.md, in their order (stage 3 is three candidates, judged in this order).
+C1 = (("lr_schedule", "linear"), ("adam_beta2", 0.99), ("sigma_sampling", "antithetic"))
 STAGES = {
-    "C1": (("lr_schedule", "linear"), ("adam_beta2", 0.99), ("sigma_sampling", "antithetic")),
-    "C2": (("lr_schedule", "linear"), ("adam_beta2", 0.99), ("sigma_sampling", "antithetic"),
-           ("loss_weighting", "min_snr"), ("min_snr_gamma", 5.0)),
+    "C1": C1,
+    "C2": (*C1, ("loss_weighting", "min_snr"), ("min_snr_gamma", 5.0)),
+    "C3-linear": (("lr_schedule", "linear"),),
+    "C3-beta2": (("adam_beta2", 0.99),),
+    "C3-antithetic": (("sigma_sampling", "antithetic"),),
+    "C4": (*C1, ("ema_halflife_share", 0.1)),
+    "C5": (*C1, ("batch_size", 96), ("steps", 1000), ("warmup_steps", 33)),
 }
 REFERENCE = (("steps", 6000), ("track_points", 7))
 
@@ -34,38 +39,55 @@ def base() -> tuple[tuple[str, object], ...]:
     return (*suites.get("quick").overrides, ("track_points", 6))
 
 
-def arms(stage: str) -> dict[str, list[RunSpec]]:
-    """arm -> its specs: `today`, the stage's candidate, and the reference arm."""
-    def spec(task, arch, seed, extra=()):
-        overrides = dict((*base(), *extra))  # a later value wins
-        return RunSpec(task, arch, seed, "quick", tuple(overrides.items()))
+def spec(task, arch, seed, extra=()) -> RunSpec:
+    """A run of the study: the quick suite's settings, tracked, with `extra` on top."""
+    overrides = dict((*base(), *extra))  # a later value wins
+    return RunSpec(task, arch, seed, "quick", tuple(overrides.items()))
 
+
+def arms(stages) -> dict[str, list[RunSpec]]:
+    """arm -> its specs: `today`, each stage's candidate, and the reference arm."""
     return {
         "today": [spec(t, a, s) for t, a in CELLS for s in SEEDS],
-        stage: [spec(t, a, s, STAGES[stage]) for t, a in CELLS for s in SEEDS],
+        **{stage: [spec(t, a, s, STAGES[stage]) for t, a in CELLS for s in SEEDS]
+           for stage in stages},
         "today-6000": [spec("length-single", "unet-xattn-local", s, REFERENCE)
                        for s in REFERENCE_SEEDS],
     }
 
 
+def arm_of(spec_: dict) -> str:
+    """The arm of a run from its spec.json: the stage whose overrides it carries, the reference
+    arm, or today."""
+    overrides = {k: v for k, v in spec_.get("overrides") or [] if k not in dict(base())}
+    if overrides == {k: v for k, v in REFERENCE if k not in dict(base())}:
+        return "today-6000"
+    for stage, extra in STAGES.items():
+        if overrides == dict(extra):
+            return stage
+    return "today" if not overrides else "other"
+
+
 def interleaved(by_arm: dict[str, list[RunSpec]]) -> list[RunSpec]:
-    """today and candidate alternating per (cell, seed), the reference arm after."""
-    today, candidate, reference = by_arm.values()
-    return [s for pair in zip(today, candidate, strict=True) for s in pair] + reference
+    """Per (cell, seed) each arm in turn (today and the candidates), the reference arm after;
+    finished runs are skipped when the drive starts (resume)."""
+    *paired, reference = by_arm.values()
+    return [s for group in zip(*paired, strict=True) for s in group] + reference
 
 
 @click.command()
 @click.argument("out", type=click.Path(file_okay=False))
-@click.option("--stage", type=click.Choice(list(STAGES)), default="C1", show_default=True)
+@click.option("--stage", "stages", type=click.Choice(list(STAGES)), multiple=True,
+              default=("C1",), show_default=True)
 @click.option("--dry-run", is_flag=True)
-def main(out, stage, dry_run):
-    specs = interleaved(arms(stage))
+def main(out, stages, dry_run):
+    specs = interleaved(arms(stages))
     store = Store(out)
     if dry_run:
         for line in benchmark.dry_run_lines(specs, store):
             click.echo(line)
         return
-    code = benchmark.run_benchmark(specs, store, suite=f"training-recipe:{stage}",
+    code = benchmark.run_benchmark(specs, store, suite="training-recipe:" + ",".join(stages),
                                    echo=lambda line: click.echo(line, err=True))
     sys.exit(code)
 
