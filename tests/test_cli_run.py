@@ -115,11 +115,11 @@ def _closed_port() -> int:
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--suite", "quik"], "unknown suite 'quik' (did you mean 'quick'?); known: confirm, full, "
-                          "quick, smoke"),
+    (["--suite", "quik"], "unknown suite 'quik' (did you mean 'quick'?); known: confirm, "
+                          "confirm-v3, full, quick, smoke"),
     (["--task", "lenght"], "unknown task 'lenght'"),
     (["--arch", "unet-xatn"], "(did you mean 'unet-xattn'?); known: "),
-    (["--seeds", "0"], "0 is not in the range x>=1"),
+    (["--seeds", "0"], "a count of seeds must be >= 1, got 0"),
     (["--profile", "huge"], "unknown profile 'huge'; known: paper, quick, smoke"),
     (["--set", "stepz=3"], "unknown override 'stepz'"),
     (["--arch", "no_such_module_xyz:factory"], "cannot import 'no_such_module_xyz'"),
