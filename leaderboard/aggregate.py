@@ -196,25 +196,36 @@ def leaderboard_table(runs: pd.DataFrame) -> pd.DataFrame:
                                      "under_trained"])
     board["under_trained"] = ~competence.CURRENT.competent(board)
     board["rank"] = np.nan
-    for _, group in board.groupby(["task", "variant"]):
+    # Ranked within a task across the variants of one profile (a radius dial's rows rank against
+    # each other and their twins); a row that stands alone gets no rank.
+    profile = board["variant"].astype(str).str.split("+").str[0]
+    for _, group in board.groupby([board["task"], profile]):
         # Reference rows (the oracle, outside denoisers) are shown beside the ranking, not in it.
         ranked = group[~group["under_trained"] & group["ood_acc"].notna() & group["trained"]]
+        if len(ranked) < 2:
+            continue
         order = ranked["ood_acc"].rank(ascending=not higher_is_better("ood_acc"), method="min")
         board.loc[order.index, "rank"] = order
     board["rank"] = board["rank"].astype("Int64")
     first = ["task", "arch", "variant", "rank", "under_trained", "trained", "n_seeds", "n_failed",
              "seeds"]
     board = board[first + [c for c in board.columns if c not in first]]
-    return board.sort_values(["task", "variant", "rank", "arch"], na_position="last",
+    return board.sort_values(["task", "rank", "variant", "arch"], na_position="last",
                              kind="stable").reset_index(drop=True)
 
 
+def _without_arch_hparams(variant: str) -> str:
+    """The variant without its `+arch:...` parts: what a local twin shares with its global one."""
+    return "+".join(p for p in str(variant).split("+") if not p.startswith("arch:"))
+
+
 def intervention_pairs(board: pd.DataFrame) -> list[dict]:
-    """Each `X-local` architecture beside its global twin `X`, per task and variant."""
+    """Each `X-local` row (each of its variants, e.g. every radius) beside its global twin `X`
+    of the same task and the same variant without the local twin's own hyperparameters."""
     pairs = []
     rows = {(r["task"], r["variant"], r["arch"]): r for r in board.to_dict("records")}
     for (task, variant, arch), local in sorted(rows.items()):
-        twin = (task, variant, arch[: -len("-local")])
+        twin = (task, _without_arch_hparams(variant), arch[: -len("-local")])
         if not arch.endswith("-local") or twin not in rows:
             continue
         glob = rows[twin]

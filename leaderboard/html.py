@@ -14,6 +14,7 @@ import pandas as pd
 
 from bench.results.definitions import window_label
 from leaderboard import competence
+from leaderboard.variants import arch_parts, short_labels
 
 TEMPLATE = "leaderboard.html.j2"
 
@@ -22,7 +23,8 @@ ENV = jinja2.Environment(loader=jinja2.PackageLoader("leaderboard", "templates")
                          autoescape=True, undefined=jinja2.StrictUndefined,
                          trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
-TABLE_COLUMNS = [("id_acc", "id acc"), ("ood_acc", "ood acc"), ("cond_locality", "cond locality"),
+TABLE_COLUMNS = [("train_acc", "train acc"), ("id_acc", "id acc"), ("ood_acc", "ood acc"),
+                 ("cond_locality", "cond locality"),
                  ("cond_locality_ablation", "cond loc. (ablation)"),
                  ("cond_interference", "cond interference"),
                  ("cond_sensitivity", "cond sensitivity"), ("spatial_r50", "spatial r50 (px)"),
@@ -70,14 +72,18 @@ def leaderboard_tables(board: pd.DataFrame) -> list[dict]:
         cols = [(c, label) for c, label in TABLE_COLUMNS
                 if c in group and group[c].notna().any()]
         rows = []
+        short = short_labels(group["variant"])
         for row in group.to_dict("records"):
             rank = row.get("rank")
             rows.append({"arch": row["arch"], "variant": row["variant"],
+                         "label": short[str(row["variant"])] or "—",
                          "rank": "—" if rank is None or pd.isna(rank) else str(int(rank)),
                          "n_seeds": row.get("n_seeds", 0),
                          "under_trained": bool(row.get("under_trained")),
                          "cells": [cell(row, c) for c, _ in cols]})
-        tables.append({"task": task, "profiles": list(group["variant"].unique()),
+        tables.append({"task": task,
+                       "profiles": list(dict.fromkeys(str(v).split("+")[0]
+                                                      for v in group["variant"])),
                        "show_variant": group["variant"].nunique() > 1,  # only where mixed
                        "labels": [label for _, label in cols], "rows": rows})
     return tables
@@ -103,7 +109,7 @@ def render(*, report: dict, board: pd.DataFrame, runs: pd.DataFrame, corrupt: li
            failures: dict[str, bytes] | None = None,
            pictures: list[tuple[str, bytes]],
            over_training: dict[str, bytes] | None = None,
-           dials: dict[str, bytes] | None = None) -> str:
+           dials: dict[str, bytes] | None = None, v2_cells: bytes | None = None) -> str:
     """The whole page, from templates/leaderboard.html.j2."""
     corr = report.get("correlation") or {}
     left_out = ", ".join(f"{n} {why}" for why, n in (corr.get("left_out") or {}).items())
@@ -115,7 +121,9 @@ def render(*, report: dict, board: pd.DataFrame, runs: pd.DataFrame, corrupt: li
         trajectories=report.get("trajectories") or {"runs": []},
         trajectory_figures=sorted((over_training or {}).items()),
         dials=report.get("dials") or [], dial_figures=sorted((dials or {}).items()),
-        intervention=report.get("intervention") or [], failed=failed_runs(runs),
+        intervention=[{**p, "label": arch_parts(p["variant"])}
+                      for p in report.get("intervention") or []],
+        failed=failed_runs(runs), v2_cells=v2_cells,
         corrupt=corrupt, samples=samples, pictures=pictures,
         provenance=provenance_lines(report.get("provenance") or {}),
         ood_window=window_label("ood"), competence=competence.CURRENT.label)

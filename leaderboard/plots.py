@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter
 
 from bench.results.io import figure_png
 from leaderboard import competence
+from leaderboard.variants import short_labels
 
 
 def _png(fig) -> bytes:
@@ -22,17 +26,25 @@ def _figure(figsize):
     return fig, fig.subplots()
 
 
-def _placeholder(text: str) -> bytes:
+def _placeholder_figure(text: str) -> Figure:
     fig, ax = _figure((5, 1.2))
     ax.text(0.5, 0.5, text, ha="center", va="center")
     ax.set_axis_off()
-    return _png(fig)
+    return fig
+
+
+def _placeholder(text: str) -> bytes:
+    return _png(_placeholder_figure(text))
 
 
 def _labelled(data: pd.DataFrame) -> pd.DataFrame:
-    """Arch labels carry the variant (profile + overrides) where several are mixed."""
+    """Arch labels carry what differs between the variants shown (e.g. `radius=0.3`; training
+    kernels and layout, which change rounding only, never)."""
     if "variant" in data and data["variant"].nunique() > 1:
-        data = data.assign(arch=data["arch"] + " (" + data["variant"] + ")")
+        short = short_labels(data["variant"])
+        label = data["variant"].map(lambda v: short[str(v)])
+        data = data.assign(arch=[f"{a} ({x})" if x else a
+                                 for a, x in zip(data["arch"], label, strict=True)])
     return data
 
 
@@ -47,40 +59,77 @@ def scatter_data(runs: pd.DataFrame, x: str = "cond_locality", y: str = "ood_acc
     return data.assign(under_trained=~competence.CURRENT.competent(data))
 
 
-def locality_scatter(runs: pd.DataFrame, x: str = "cond_locality", y: str = "ood_acc") -> bytes:
-    """`x` vs `y`, a point per finished run: arch color, task marker; under-trained runs (left out
-    of the exploratory correlation) as hollow grey circles, so the reader sees what was left
-    out."""
-    if x not in runs or y not in runs:
-        return _placeholder(f"no runs with {x} and {y}")
-    data = _labelled(scatter_data(runs, x, y))
+def locality_scatter_figure(runs: pd.DataFrame, x: str = "cond_locality",
+                            y: str = "ood_acc") -> Figure:
+    """`x` vs `y`, a point per finished run: arch color, task marker, named in the legend (no
+    labels on the points, which overprint in a cluster); under-trained runs (left out of the
+    exploratory correlation) as hollow grey circles, so the reader sees what was left out."""
+    data = _labelled(scatter_data(runs, x, y)) if x in runs and y in runs else runs.iloc[0:0]
     if data.empty:
-        return _placeholder(f"no runs with finite {x} and {y}")
+        return _placeholder_figure(f"no runs with finite {x} and {y}")
     under = data["under_trained"]
     sns.set_theme(style="whitegrid")
-    fig, ax = _figure((7.5, 5))
+    fig, ax = _figure((8.5, 4.6))
     if (~under).any():
         sns.scatterplot(data=data[~under], x=x, y=y, hue="arch", style="task", s=70, ax=ax)
     if under.any():
         ax.scatter(data.loc[under, x], data.loc[under, y], s=70, facecolors="none",
                    edgecolors="0.45", label=f"under-trained (not {competence.CURRENT.label})")
-    for _, run in data.iterrows():  # every point (every seed) carries its architecture's name
-        ax.annotate(f"{run['arch']} ({run['task']})", (run[x], run[y]), xytext=(5, 5),
-                    textcoords="offset points", fontsize=6)
     ax.set_xlabel(f"{x} (OOD)")
     ax.set_ylim(-0.05, 1.05)
-    ax.margins(x=0.12)  # room for the labels of the right-most points
     ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
-    return _png(fig)
+    fig.subplots_adjust(left=0.08, right=0.62, bottom=0.12, top=0.95)
+    return fig
 
 
-def accuracy_vs_k(runs: pd.DataFrame, task: str, train_lengths=(1, 3)) -> bytes:
+def locality_scatter(runs: pd.DataFrame, x: str = "cond_locality", y: str = "ood_acc") -> bytes:
+    """locality_scatter_figure as PNG bytes."""
+    return _png(locality_scatter_figure(runs, x, y))
+
+
+def cells_figure(cells: list[dict], runs: pd.DataFrame, x: str = "cond_locality_ablation",
+                 y: str = "ood_acc") -> Figure:
+    """The v2 unit: a point per cell (task x arch; seed mean), the seeds' range as error bars in
+    both directions, eligible cells filled, the others hollow."""
+    if not cells:
+        return _placeholder_figure("no v2 cells")
+    sns.set_theme(style="whitegrid")
+    fig, ax = _figure((8.5, 4.6))
+    markers = {"length": "o", "length-single": "s"}
+    done = runs[runs["status"] == "ok"] if "status" in runs else runs
+    palette = dict(zip(sorted({c["arch"] for c in cells}),
+                       sns.color_palette("tab10", len({c["arch"] for c in cells})), strict=True))
+    for c in cells:
+        if c.get(x) is None or c.get(y) is None:
+            continue
+        seeds = done[(done["task"] == c["task"]) & (done["arch"] == c["arch"])
+                     & done["seed"].isin(c.get("seeds") or [])]
+        xs = pd.to_numeric(seeds[x], errors="coerce")
+        ys = pd.to_numeric(seeds[y], errors="coerce")
+        color = palette[c["arch"]]
+        ax.errorbar(c[x], c[y], xerr=np.clip([[c[x] - xs.min()], [xs.max() - c[x]]], 0, None),
+                    yerr=np.clip([[c[y] - ys.min()], [ys.max() - c[y]]], 0, None), fmt="none",
+                    ecolor=color, alpha=0.5, lw=1)
+        ax.scatter(c[x], c[y], s=60, marker=markers.get(c["task"], "^"), color=color,
+                   facecolors=color if c.get("eligible") else "none", zorder=3)
+    handles = [Line2D([], [], ls="", marker="o", color=col, label=arch)
+               for arch, col in palette.items()]
+    handles += [Line2D([], [], ls="", marker=m, color="0.3", label=t) for t, m in markers.items()]
+    ax.legend(handles=handles, fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
+    ax.set_xlabel(f"{x} (OOD; cell mean, bars: the seeds' range)")
+    ax.set_ylabel(f"{y} (cell mean)")
+    ax.set_ylim(-0.05, 1.05)
+    fig.subplots_adjust(left=0.08, right=0.7, bottom=0.12, top=0.95)
+    return fig
+
+
+def accuracy_vs_k_figure(runs: pd.DataFrame, task: str, train_lengths=(1, 3)) -> Figure:
     """Accuracy per test length k per arch (mean over seeds, 95 % band), train range shaded."""
     data = _labelled(runs[(runs["task"] == task) & (runs["status"] == "ok")])
     cols = sorted((c for c in data.columns if c.startswith("acc_k") and c[5:].isdigit()),
                   key=lambda c: int(c[5:]))
     if data.empty or not cols:
-        return _placeholder(f"no finished runs of {task}")
+        return _placeholder_figure(f"no finished runs of {task}")
     long = data.melt(id_vars=["arch", "seed"], value_vars=cols, var_name="k", value_name="acc")
     long["k"] = long["k"].str[5:].astype(int)
     long = long.dropna(subset=["acc"])
@@ -92,47 +141,82 @@ def accuracy_vs_k(runs: pd.DataFrame, task: str, train_lengths=(1, 3)) -> bytes:
     ax.set_ylim(-0.05, 1.05)
     ax.set_title(f"{task}: accuracy vs number of objects k")
     ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
-    return _png(fig)
+    return fig
+
+
+def accuracy_vs_k(runs: pd.DataFrame, task: str, train_lengths=(1, 3)) -> bytes:
+    """accuracy_vs_k_figure as PNG bytes."""
+    return _png(accuracy_vs_k_figure(runs, task, train_lengths))
 
 
 OUTCOMES = ("clean", "off_palette", "faint", "small", "merged", "missing")
 OUTCOME_COLORS = ("#4c9a2a", "#a6d96a", "#fdae61", "#f46d43", "#9e0142", "#555555")
 
 
-def failure_modes(runs: pd.DataFrame, task: str) -> bytes:
+MAX_PANELS_PER_ROW = 4
+TITLE_WIDTH = 34  # characters a panel title wraps at (an arch with what differs in its variant)
+
+
+def failure_modes_figure(runs: pd.DataFrame, task: str) -> Figure:
     """Per architecture, the share of labelled objects in each evaluator outcome against k
-    (stacked, mean over seeds), and extras per sample (line, right axis): how a model fails."""
+    (stacked, mean over seeds), and extras per sample (dashed, right axis): how a model fails.
+    A grid of at most four panels a row, shared axes, the legend below the grid."""
     data = _labelled(runs[(runs["task"] == task) & (runs["status"] == "ok")])
     ks = sorted({int(c.rsplit("_k", 1)[1]) for c in data.columns
                  if c.startswith("share_clean_k")} - {0})
     if data.empty or not ks:
-        return _placeholder(f"no per-object outcomes for {task} (results before task version 2)")
+        return _placeholder_figure(f"no per-object outcomes for {task} (results before task "
+                                   "version 2)")
     archs = sorted(data["arch"].unique())
-    fig = Figure(figsize=(2.6 * len(archs) + 1.5, 2.8))
-    axes = np.atleast_1d(fig.subplots(1, len(archs), sharey=True, squeeze=False)[0])
-    for ax, arch in zip(axes, archs, strict=True):
-        rows = data[data["arch"] == arch]
+    ncols = min(MAX_PANELS_PER_ROW, len(archs))
+    nrows = -(-len(archs) // ncols)
+    lines = max(textwrap.fill(a, TITLE_WIDTH).count("\n") + 1 for a in archs)
+    fig = Figure(figsize=(3.0 * ncols + 0.6, (2.5 + 0.12 * lines) * nrows + 1.1))
+    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
+    top = max(1.0, max(pd.to_numeric(data.get(f"n_extra_k{k}"), errors="coerce").max()
+                       for k in ks))
+    extras_axes = []
+    for i, ax in enumerate(axes):
+        if i >= len(archs):
+            ax.set_axis_off()
+            continue
+        rows = data[data["arch"] == archs[i]]
         shares = np.array([[pd.to_numeric(rows.get(f"share_{o}_k{k}"), errors="coerce").mean()
                             for k in ks] for o in OUTCOMES])  # (outcomes, ks)
         ax.stackplot(ks, np.nan_to_num(shares), colors=OUTCOME_COLORS, labels=OUTCOMES)
         extras = ax.twinx()
         extras.plot(ks, [pd.to_numeric(rows.get(f"n_extra_k{k}"), errors="coerce").mean()
                          for k in ks], "k--o", ms=3, label="extras per sample")
-        extras.set_ylim(0, max(1.0, extras.get_ylim()[1]))
-        ax.set_title(arch, fontsize=8)
-        ax.set_xlabel("k")
+        extras.set_ylim(0, top)
+        if i % ncols != ncols - 1 and i != len(archs) - 1:
+            extras.tick_params(labelright=False)
+        extras_axes.append(extras)
+        ax.set_title(textwrap.fill(archs[i], TITLE_WIDTH), fontsize=7)
         ax.set_ylim(0, 1)
         ax.set_xticks(ks)
-    axes[0].set_ylabel("share of labelled objects")
+        if i // ncols == nrows - 1 or i + ncols >= len(archs):
+            ax.set_xlabel("k")
+        if i % ncols == 0:
+            ax.set_ylabel("share of labelled objects", fontsize=8)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend([*handles, extras.get_lines()[0]], [*labels, "extras per sample (right)"],
-               loc="center right", fontsize=7)
-    fig.suptitle(f"{task}: how samples fail, per object outcome", fontsize=9)
-    fig.subplots_adjust(right=1 - 1.4 / fig.get_figwidth(), wspace=0.45)
-    return _png(fig)
+    fig.legend([*handles, extras_axes[0].get_lines()[0]],
+               [*labels, "extras per sample (right axis)"], loc="lower center",
+               ncol=len(OUTCOMES) + 1, fontsize=7, frameon=False)
+    height = fig.get_figheight()
+    fig.suptitle(f"{task}: how samples fail, per object outcome", fontsize=9,
+                 y=1 - 0.06 / height, va="top")
+    fig.subplots_adjust(left=0.07, right=0.93, top=1 - (0.4 + 0.14 * lines) / height,
+                        bottom=0.75 / height, wspace=0.35,
+                        hspace=0.5 + 0.12 * lines if nrows > 1 else 0.2)
+    return fig
 
 
-def trajectories(runs: list[dict], title: str) -> bytes:
+def failure_modes(runs: pd.DataFrame, task: str) -> bytes:
+    """failure_modes_figure as PNG bytes."""
+    return _png(failure_modes_figure(runs, task))
+
+
+def trajectories_figure(runs: list[dict], title: str) -> Figure:
     """Placed accuracy and the two OOD locality scores against training step (log x), a panel
     each, a line per run (entries of leaderboard.trajectory.summary)."""
     from leaderboard.trajectory import LABELS, SCORES
@@ -161,7 +245,12 @@ def trajectories(runs: list[dict], title: str) -> bytes:
     fig.legend(handles, labels, loc="center right", fontsize=7)
     fig.suptitle(title, fontsize=9)
     fig.subplots_adjust(right=1 - 1.2 / fig.get_figwidth(), wspace=0.3, top=0.82, bottom=0.25)
-    return _png(fig)
+    return fig
+
+
+def trajectories(runs: list[dict], title: str) -> bytes:
+    """trajectories_figure as PNG bytes."""
+    return _png(trajectories_figure(runs, title))
 
 
 DIAL_SCORES = (("ood_acc", "ood_acc (placed, k = 4..6)"),
@@ -169,7 +258,7 @@ DIAL_SCORES = (("ood_acc", "ood_acc (placed, k = 4..6)"),
                ("cond_interference", "cond_interference (OOD)"))
 
 
-def radius_dial(dial: dict) -> bytes:
+def radius_dial_figure(dial: dict) -> Figure:
     """ood_acc, cond_locality_ablation and cond_interference against the radius of one dial
     (leaderboard.dial): seed mean (line), the seeds' range (error bar) and each seed (dots)."""
     points = dial["points"]
@@ -187,7 +276,8 @@ def radius_dial(dial: dict) -> bytes:
                        dtype=float)
         high = np.array([np.nan if p[score]["max"] is None else p[score]["max"] for p in points],
                         dtype=float)
-        ax.errorbar(radii, mean, yerr=[mean - low, high - mean], marker="o", capsize=3,
+        ax.errorbar(radii, mean, yerr=np.clip([mean - low, high - mean], 0, None), marker="o",
+                    capsize=3,
                     color="C0", label="seed mean, range")
         for p in points:
             values = np.array([np.nan if v is None else v for v in p[score]["values"]], float)
@@ -199,4 +289,9 @@ def radius_dial(dial: dict) -> bytes:
         ax.set_title(label, fontsize=8)
     fig.suptitle(f"{dial['task']} / {dial['arch']}: the radius dial", fontsize=9)
     fig.subplots_adjust(wspace=0.3, top=0.82, bottom=0.2)
-    return _png(fig)
+    return fig
+
+
+def radius_dial(dial: dict) -> bytes:
+    """radius_dial_figure as PNG bytes."""
+    return _png(radius_dial_figure(dial))

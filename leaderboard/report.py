@@ -111,6 +111,12 @@ def trajectory_figures(summary: dict) -> dict[str, bytes]:
             for (task, arch), runs in trajectory.cells(summary).items()}
 
 
+def v2_cells_figure(report: dict, runs: pd.DataFrame) -> bytes | None:
+    """The v2 unit's figure (its cells, seed means with the seeds' range), where v2 has cells."""
+    cells = ((report.get("analysis") or {}).get("v2") or {}).get("cells")
+    return plots._png(plots.cells_figure(cells, runs)) if cells else None
+
+
 def build_report(out_dir, *, pooled_with=None) -> dict[str, Path]:
     """Write runs.csv, leaderboard.csv, report.json and leaderboard.html into `out_dir`;
     `pooled_with` is the confirm suite's runs.csv, which v3's pooled gap reads."""
@@ -151,7 +157,7 @@ def build_report(out_dir, *, pooled_with=None) -> dict[str, Path]:
     html_text = page.render(report=report, board=board, runs=runs, corrupt=corrupt,
                             scatter=plots.locality_scatter(runs), curves=curves, failures=failures,
                             samples=samples, pictures=pictures, over_training=over_training,
-                            dials=dial_figures)
+                            dials=dial_figures, v2_cells=v2_cells_figure(report, runs))
     paths = {name: out / name for name in ("runs.csv", "leaderboard.csv", "report.json",
                                            "leaderboard.html")}
     atomic_write(paths["runs.csv"], runs.to_csv(index=False).encode())

@@ -27,3 +27,10 @@ def short_labels(variants) -> dict[str, str]:
         profile = v.split("+")[0]
         out[v] = ", ".join(([profile] if len(profiles) > 1 else []) + differing)
     return out
+
+
+def arch_parts(variant: str) -> str:
+    """The architecture hyperparameters of a variant (`radius=0.3`), what a local twin's row
+    adds to its global twin's."""
+    return ", ".join(p.removeprefix("arch:") for p in str(variant).split("+")[1:]
+                     if p.startswith("arch:"))
