@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from bench.results import jsonable
 from bench.results.definitions import COMPETENCE
 from leaderboard import competence, stats
 
@@ -218,16 +219,6 @@ def _partial_r(xr: np.ndarray, yr: np.ndarray, zr: np.ndarray) -> np.ndarray:
         return (r_xy - r_xz * r_yz) / np.sqrt((1 - r_xz**2) * (1 - r_yz**2))
 
 
-def _permute_within(values: np.ndarray, groups: np.ndarray, n: int,
-                    rng: np.random.Generator) -> np.ndarray:
-    """(n, len(values)): `values` shuffled independently within each group, n times."""
-    out = np.broadcast_to(values, (n, values.size)).copy()
-    for g in np.unique(groups):
-        idx = np.flatnonzero(groups == g)
-        out[:, idx] = values[idx][np.argsort(rng.random((n, idx.size)), axis=1)]
-    return out
-
-
 def partial_spearman(x, y, z, groups=None, *, n_permutations: int = N_PERMUTATIONS,
                      seed: int = SEED) -> dict:
     """Partial Spearman rho of x and y given z: the Pearson partial correlation of their ranks.
@@ -251,7 +242,8 @@ def partial_spearman(x, y, z, groups=None, *, n_permutations: int = N_PERMUTATIO
     if not math.isfinite(rho):
         out["reason"] = "the control variable's ranks equal the score's or the outcome's"
         return out
-    null = _partial_r(xr, _permute_within(yr, g, n_permutations, np.random.default_rng(seed)), zr)
+    null = _partial_r(xr, stats.permute_within(yr, g, n_permutations,
+                                               np.random.default_rng(seed)), zr)
     p = (1 + np.sum(np.abs(np.nan_to_num(null)) >= abs(rho) - 1e-12)) / (1 + n_permutations)
     out.update(rho=rho, p=float(p))
     return out
@@ -275,7 +267,7 @@ def analyse_v1(runs: pd.DataFrame, *, settings: Settings = DEFAULT_SETTINGS) -> 
     primary = spearman(rows, "cond_locality", "exact_ood_acc", settings)
     primary["runs"] = _pairs(rows, "cond_locality", "exact_ood_acc", ("task", "arch", "seed"))
     primary.update(verdict=None, rule=None)
-    return _json_ready({
+    return jsonable({
         "plan": "v1", "registered": None, "label": "exploratory",
         "note": "exploratory; written before v2 and kept for comparison, never a verdict",
         "settings": settings.as_dict(), "selection": selection, "primary": primary})
@@ -354,7 +346,7 @@ def v2_secondary(eligible: pd.DataFrame, settings: Settings,
     """
     rows = [_secondary_test(test, eligible, settings) for test in tests]
     p = np.array([r["p"] for r in rows], dtype=float)
-    adjusted = stats.holm(np.where(np.isfinite(p), p, 1.0))
+    adjusted = stats.holm(p, missing="one")
     for row, p_raw, p_holm in zip(rows, p, adjusted, strict=True):
         row["p_holm"] = float(p_holm) if math.isfinite(p_raw) else math.nan
         right_sign = math.isfinite(row["rho"]) and np.sign(row["rho"]) == row["predicted_sign"]
@@ -448,7 +440,7 @@ def analyse_v2(runs: pd.DataFrame, *, settings: Settings = DEFAULT_SETTINGS) -> 
     scope, selection = select(runs, tasks=LENGTH_TASKS, seeds=V2_SEEDS, plan="v2")
     cells, done = cell_table(scope), finished(scope)
     eligible = cells[cells["eligible"].astype(bool)]
-    return _json_ready({
+    return jsonable({
         "plan": "v2", "registered": "2026-12-01", "label": "pre-registered",
         "settings": settings.as_dict(), "selection": selection,
         "cells": cells.to_dict("records"),
@@ -457,16 +449,3 @@ def analyse_v2(runs: pd.DataFrame, *, settings: Settings = DEFAULT_SETTINGS) -> 
         "descriptive": v2_descriptive(done, settings),
         "intervention": v2_intervention(done, cells),
         "dose_response": v2_dose_response(done, settings)})
-
-
-def _json_ready(obj):
-    """numpy scalars to Python, NaN and infinities to None, tuples to lists (strict JSON)."""
-    if isinstance(obj, dict):
-        return {str(k): _json_ready(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_ready(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj

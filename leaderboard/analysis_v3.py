@@ -161,7 +161,7 @@ def p1_intervention(done: pd.DataFrame) -> dict:
 def holm_p1_p2(p1: dict, p2: dict) -> None:
     """Holm over P1 and P2 (a missing p enters as 1); each gets p_holm and its verdict."""
     p = np.array([p1["p"], p2["p"]], dtype=float)
-    p1["p_holm"], p2["p_holm"] = (float(v) for v in stats.holm(np.where(np.isfinite(p), p, 1.0)))
+    p1["p_holm"], p2["p_holm"] = (float(v) for v in stats.holm(p, missing="one"))
     low, high = p1["ci"]
     p1["verdict"] = _verdict(p1["gap"] >= MIN_GAP and (low > 0 or high < 0)
                              and p1["p_holm"] < ALPHA)

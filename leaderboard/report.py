@@ -29,12 +29,12 @@ def correlation_summary(runs: pd.DataFrame) -> dict:
     """The exploratory run-level correlation (every finished, not under-trained run of the length
     tasks, whatever its seed) and its Holm-corrected secondary scores, as plain JSON. The
     pre-registered test is `analysis_summary`'s v2."""
-    needed = {"task", "status", "id_acc", stats.OUTCOME, stats.PRIMARY_SCORE}
+    needed = {"task", "status", "id_acc", stats.OUTCOME, stats.EXPLORATORY_SCORE}
     if runs.empty or not needed <= set(runs.columns):
         missing = sorted(needed - set(runs.columns)) if not runs.empty else ["any run"]
         return {"rho": None, "reason": f"no finished run with {', '.join(missing)}"}
-    out = dict(stats.primary_correlation(runs))
-    secondary = stats.secondary_correlations(runs)
+    out = dict(stats.exploratory_correlation(runs))
+    secondary = stats.exploratory_secondary(runs)
     out["secondary"] = secondary.to_dict("records")
     return jsonable(out)
 

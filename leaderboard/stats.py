@@ -1,6 +1,6 @@
 """Statistics of the leaderboard: Wilson and t intervals, the run-level locality/OOD correlation.
 
-`primary_correlation` is the exploratory run-level correlation the report shows beside the
+`exploratory_correlation` is the exploratory run-level correlation the report shows beside the
 analysis plans (leaderboard.analysis, whose v2 is the pre-registered test): Spearman rho of a
 locality score with `ood_acc` over finished, not under-trained (train_acc >= COMPETENCE; id_acc
 where a result predates train_acc) runs of `length` and `length-single`; permutation p-value
@@ -21,7 +21,7 @@ from scipy import stats as sps
 from bench.results.definitions import COMPETENCE, higher_is_better
 from leaderboard import competence
 
-PRIMARY_SCORE = "cond_locality"
+EXPLORATORY_SCORE = "cond_locality"  # the exploratory run-level correlation's score
 OUTCOME = "ood_acc"
 PRIMARY_TASKS = ("length", "length-single")
 MIN_ID_ACC = COMPETENCE  # below it a run is under-trained and left out of the correlation
@@ -67,9 +67,19 @@ def t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
     return mean, float(mean - half), float(mean + half)
 
 
-def holm(pvalues) -> np.ndarray:
-    """Holm-Bonferroni adjusted p-values (Holm 1979); NaNs stay NaN and do not count in m."""
+HOLM_MISSING = ("exclude", "one")
+
+
+def holm(pvalues, missing: str = "exclude") -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values (Holm 1979). A missing (NaN) p is, by `missing`:
+    "exclude" -- left out of m and NaN in the result (the exploratory correlation's secondaries);
+    "one" -- counted in m as p = 1 (every pre-registered family: v2's secondaries, v3's P1 and
+    P2), so the family's size never shrinks."""
+    if missing not in HOLM_MISSING:
+        raise ValueError(f"missing must be one of {HOLM_MISSING}, got {missing!r}")
     p = np.asarray(pvalues, dtype=np.float64)
+    if missing == "one":
+        p = np.where(np.isfinite(p), p, 1.0)
     out = np.full(p.shape, np.nan)
     ok = np.flatnonzero(np.isfinite(p))
     m = ok.size
@@ -83,6 +93,16 @@ def holm(pvalues) -> np.ndarray:
 
 def _ranks_within(groups: np.ndarray) -> list[np.ndarray]:
     return [np.flatnonzero(groups == g) for g in np.unique(groups)]
+
+
+def permute_within(values: np.ndarray, groups: np.ndarray, n: int,
+                   rng: np.random.Generator) -> np.ndarray:
+    """(n, len(values)): `values` shuffled independently within each group (in np.unique's
+    order of the groups), n times: the one permutation routine of the report's tests."""
+    out = np.broadcast_to(values, (n, values.size)).copy()
+    for idx in _ranks_within(groups):
+        out[:, idx] = values[idx][np.argsort(rng.random((n, idx.size)), axis=1)]
+    return out
 
 
 def _spearman(x_rank: np.ndarray, y_rank: np.ndarray) -> np.ndarray:
@@ -142,11 +162,7 @@ def correlation(
     strata = _ranks_within(g)
 
     # Permutation test: shuffle the outcome ranks within each task.
-    perm = np.broadcast_to(yr, (n_permutations, yr.size)).copy()
-    for idx in strata:
-        keys = rng.random((n_permutations, idx.size))
-        perm[:, idx] = yr[idx][np.argsort(keys, axis=1)]
-    null = _spearman(xr, perm)
+    null = _spearman(xr, permute_within(yr, g, n_permutations, rng))
     out["p_value"] = float((1 + np.sum(np.abs(null) >= abs(rho) - 1e-12)) / (1 + n_permutations))
 
     # Bootstrap: resample runs within each task, re-rank, percentile interval.
@@ -202,10 +218,10 @@ def eligible_runs(runs: pd.DataFrame, *, tasks=PRIMARY_TASKS, min_id_acc: float 
     return df, left_out
 
 
-def primary_correlation(
+def exploratory_correlation(
     runs: pd.DataFrame,
     *,
-    score: str = PRIMARY_SCORE,
+    score: str = EXPLORATORY_SCORE,
     seed: int = 0,
     n_permutations: int = N_PERMUTATIONS,
     n_bootstrap: int = N_BOOTSTRAP,
@@ -240,7 +256,7 @@ def primary_correlation(
     return out
 
 
-def secondary_correlations(
+def exploratory_secondary(
     runs: pd.DataFrame,
     scores=SECONDARY_SCORES,
     *,
@@ -248,7 +264,8 @@ def secondary_correlations(
     n_permutations: int = N_PERMUTATIONS,
     n_bootstrap: int = N_BOOTSTRAP,
 ) -> pd.DataFrame:
-    """The primary analysis for each secondary score; Holm-adjusted p-values in column p_holm."""
+    """The exploratory correlation for each secondary score; Holm-adjusted p-values in column
+    p_holm (a missing p left out of m)."""
     rows = []
     for score in scores:
         if score not in runs.columns:
@@ -261,7 +278,7 @@ def secondary_correlations(
                 }
             )
             continue
-        res = primary_correlation(
+        res = exploratory_correlation(
             runs, score=score, seed=seed, n_permutations=n_permutations, n_bootstrap=n_bootstrap
         )
         rows.append(

@@ -115,8 +115,8 @@ def _runs():
     return pd.DataFrame(rows)
 
 
-def test_primary_correlation_selects_runs():
-    res = stats.primary_correlation(_runs(), n_permutations=1000, n_bootstrap=200)
+def test_exploratory_correlation_selects_runs():
+    res = stats.exploratory_correlation(_runs(), n_permutations=1000, n_bootstrap=200)
     assert res["n"] == 16
     assert res["left_out"] == {
         "not finished": 1,
@@ -127,8 +127,8 @@ def test_primary_correlation_selects_runs():
     assert res["rho"] > 0.9 and res["p_value"] < 0.01
 
 
-def test_secondary_correlations_are_holm_corrected():
-    table = stats.secondary_correlations(_runs(), n_permutations=500, n_bootstrap=100)
+def test_exploratory_secondaries_are_holm_corrected():
+    table = stats.exploratory_secondary(_runs(), n_permutations=500, n_bootstrap=100)
     assert list(table["score"]) == list(stats.SECONDARY_SCORES)
     finite = table["p_value"].notna()
     assert finite.sum() == 2  # spatial_r50 and spatial_frac; the rest are not in the table
@@ -156,3 +156,23 @@ def test_sensitivity_judges_length_single_training_by_acc_k1():
     with pytest.raises(ValueError, match="lacks column 'acc_k1' for task 'length-single'"):
         stats.eligible_runs(runs.drop(columns="acc_k1"),
                             training_metric={"length-single": "acc_k1"})
+
+
+def test_holm_conventions_for_a_missing_p():
+    """[0.01, 0.04, NaN]: left out, m = 2 (the exploratory secondaries); counted as p = 1, m = 3
+    (every pre-registered family)."""
+    p = [0.01, 0.04, np.nan]
+    np.testing.assert_allclose(stats.holm(p), [0.02, 0.04, np.nan])
+    np.testing.assert_allclose(stats.holm(p, missing="one"), [0.03, 0.08, 1.0])
+    with pytest.raises(ValueError, match="missing must be one of"):
+        stats.holm(p, missing="drop")
+
+
+def test_the_exploratory_secondaries_leave_a_missing_p_out_of_holm():
+    runs = _runs()
+    runs["spatial_frac"] = np.nan  # no p for this score
+    table = stats.exploratory_secondary(runs, n_permutations=200, n_bootstrap=50)
+    finite = table["p_value"].notna()
+    assert not finite.all() and table.loc[~finite, "p_holm"].isna().all()
+    np.testing.assert_allclose(table.loc[finite, "p_holm"],
+                               stats.holm(table.loc[finite, "p_value"].to_numpy()))
