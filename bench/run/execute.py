@@ -186,6 +186,25 @@ def assemble(spec, model, task, log: dict, evaluation: Evaluation, loc: dict, en
         trajectory=trajectory, trained=bool(getattr(model, "trained", True)))
 
 
+def probe_stages(model, denoiser, task, spec, *, device: str, timings: dict,
+                 checkpoint_bytes: bytes | None = None, save_checkpoint: bool = True):
+    """Everything after training, each stage timed into `timings`: sample, evaluate, measure
+    locality (and features), draw -> (Evaluation, locality, entanglement, files). A trained run
+    and a scoring (bench.run.score) go through the same stages."""
+    t = time.perf_counter()
+    samples = sample_stage(denoiser, task, spec, device=device)
+    timings["sample"] = time.perf_counter() - t
+    t = time.perf_counter()
+    evaluation = evaluate_stage(task, samples)
+    timings["evaluate"] = time.perf_counter() - t
+    loc, ent = measure_stage(model, denoiser, task, spec, timings)
+    t = time.perf_counter()
+    files = draw_stage(model, denoiser, task, spec, samples, evaluation,
+                       checkpoint_bytes=checkpoint_bytes, save_checkpoint=save_checkpoint)
+    timings["pictures"] = time.perf_counter() - t
+    return evaluation, loc, ent, files
+
+
 def failed_result(spec, error: str, attempts: int, traceback: str | None = None) -> RunResult:
     """The failed row of a run that could not finish (after every retry)."""
     try:
@@ -221,17 +240,9 @@ def execute(spec, *, threads: int | None = None, device: str | None = None) -> R
         model = trained.model.eval()
         denoiser = p.denoiser(model)  # the one combined denoiser
 
-        t = time.perf_counter()
-        samples = sample_stage(denoiser, task, spec, device=device)
-        timings["sample"] = time.perf_counter() - t
-        t = time.perf_counter()
-        evaluation = evaluate_stage(task, samples)
-        timings["evaluate"] = time.perf_counter() - t
-        loc, ent = measure_stage(model, denoiser, task, spec, timings)
-        t = time.perf_counter()
-        files = draw_stage(model, denoiser, task, spec, samples, evaluation,
-                           save_checkpoint=getattr(model, "trained", True))  # none for the oracle
-        timings["pictures"] = time.perf_counter() - t
+        evaluation, loc, ent, files = probe_stages(
+            model, denoiser, task, spec, device=device, timings=timings,
+            save_checkpoint=getattr(model, "trained", True))  # none for the oracle
         timings["total"] = time.perf_counter() - t0
         metrics = assemble(spec, model, task, trained.log, evaluation, loc, ent, timings,
                            threads, device, tracker.trajectory() if tracker else None)

@@ -33,7 +33,7 @@ def add_locality(store: Store, run_id: str) -> tuple[list[str], str | None]:
     from bench.metrics import locality
     from bench.run import checkpoint, provenance
     from bench.run.profiles import Profile
-    from bench.run.score import spec_from_dict
+    from bench.run.score_spec import spec_from_dict
 
     m = store.read_metrics(run_id)
     path = store.run_dir(run_id) / CHECKPOINT

@@ -39,7 +39,7 @@ def rescore_run(store: Store, run_id: str) -> str:
     import tasks
     from bench.metrics import accuracy, pictures
     from bench.run import execute
-    from bench.run.score import spec_from_dict
+    from bench.run.score_spec import spec_from_dict
 
     m = store.read_metrics(run_id)
     d = store.run_dir(run_id)
