@@ -148,18 +148,38 @@ def fit_reference(model, task, spec: RunSpec, *, device: torch.device, t0: float
     return TrainResult(model=model.eval(), log=log)
 
 
-def _train(spec: RunSpec, *, device: torch.device, progress, track: Track | None) -> TrainResult:
-    t0 = time.perf_counter()
+@dataclass
+class Loop:
+    """What the training loop works on, set up once: the data and its generators, the model in
+    training's layout, its (possibly compiled) forward, the optimiser, the EMA and the loss
+    weight."""
+
+    model: torch.nn.Module
+    forward: Callable
+    params: list
+    opt: torch.optim.Optimizer
+    ema: torch.nn.Module
+    ema_params: list
+    beta: float
+    data: tuple
+    gen: torch.Generator
+    noise_gen: torch.Generator
+    weighting: Callable
+    layout: torch.memory_format
+    single: bool
+    tracked: set
+    theta0: dict
+
+
+def set_up(spec: RunSpec, model: torch.nn.Module, task, device: torch.device,
+           track: Track | None) -> Loop:
+    """The loop's state for `model` (built from `spec`), in the order every run has drawn it."""
     p = spec.profile_resolved()
-    task, model = build(spec, device)
-    if getattr(model, "trained", True) is False:
-        return fit_reference(model, task, spec, device=device, t0=t0)
     single = getattr(model, "conditioning", "joint") == "single"
     images, tokens, mask = training_set(task, p.n_train_scenes, spec.seed)
     data = (images.to(device), tokens.to(device), mask)
     gen = torch.Generator().manual_seed(seeds.derive(spec.seed, Stream.BATCH))
     noise_gen = torch.Generator().manual_seed(seeds.derive(spec.seed, Stream.NOISE))
-
     params = [q for q in model.parameters() if q.requires_grad]
     ema = copy.deepcopy(model).eval().requires_grad_(False)  # NCHW, whatever training's layout
     layout = kernels.MEMORY_FORMATS[p.train_memory_format]  # a profile's, checked there
@@ -170,45 +190,61 @@ def _train(spec: RunSpec, *, device: torch.device, progress, track: Track | None
     weighting = diffusion.weighting(p.loss_weighting, min_snr_gamma=p.min_snr_gamma)
     ema_params = [e for e, q in zip(ema.parameters(), model.parameters(), strict=True)
                   if q.requires_grad]
-    beta = ema_beta(p.ema_halflife_steps)
     tracked = set(p.tracked_steps) if track is not None else set()
-    theta0 = trainable_weights(model) if tracked else {}
+    return Loop(model=model, forward=forward, params=params, opt=opt, ema=ema,
+                ema_params=ema_params, beta=ema_beta(p.ema_halflife_steps), data=data, gen=gen,
+                noise_gen=noise_gen, weighting=weighting, layout=layout, single=single,
+                tracked=tracked, theta0=trainable_weights(model) if tracked else {})
 
+
+def divergence(value: float, grad_norm, step: int, p: Profile) -> str | None:
+    """Why the run stops as diverged at `step` (a loss above the limit or not finite, a
+    non-finite gradient norm), or None."""
+    if not math.isfinite(value) or value > p.diverge_loss:
+        return f"loss {value:.4g} at step {step} (limit {p.diverge_loss:g})"
+    if grad_norm is not None and not torch.isfinite(grad_norm):
+        return f"gradient norm {grad_norm.item():.4g} at step {step}"
+    return None
+
+
+def _train(spec: RunSpec, *, device: torch.device, progress, track: Track | None) -> TrainResult:
+    t0 = time.perf_counter()
+    p = spec.profile_resolved()
+    task, model = build(spec, device)
+    if getattr(model, "trained", True) is False:
+        return fit_reference(model, task, spec, device=device, t0=t0)
+    s = set_up(spec, model, task, device, track)
     log: dict = {"status": "ok", "steps": 0, "loss_every": p.loss_every, "losses": [],
                  "n_params": None, "threads": torch.get_num_threads(), "device": str(device),
                  "torch": torch.__version__, "ema_halflife_steps": p.ema_halflife_steps,
                  "conditioning": getattr(model, "conditioning", "joint"),
-                 "n_train_images": int(data[0].shape[0]), "train_kernels": p.train_kernels,
+                 "n_train_images": int(s.data[0].shape[0]), "train_kernels": p.train_kernels,
                  "train_memory_format": p.train_memory_format,
-                 "compiled_forward": forward is not model}
-    if tracked:
+                 "compiled_forward": s.forward is not model}
+    if s.tracked:
         log["track_seconds"] = 0.0
     t_loop = time.perf_counter()
     window: list[float] = []
     for step in range(p.steps):
-        for group in opt.param_groups:
+        for group in s.opt.param_groups:
             group["lr"] = learning_rate(p, step)
-        y, tokens, mask = make_batch(data, p, single, gen)
-        y = y.contiguous(memory_format=layout)  # (B, 3, R, R) in training's layout
-        loss = edm_loss(forward, y, tokens, mask, generator=noise_gen,
-                        sigma_sampling=p.sigma_sampling, weighting=weighting).mean()
-        opt.zero_grad(set_to_none=True)
+        y, tokens, mask = make_batch(s.data, p, s.single, s.gen)
+        y = y.contiguous(memory_format=s.layout)  # (B, 3, R, R) in training's layout
+        loss = edm_loss(s.forward, y, tokens, mask, generator=s.noise_gen,
+                        sigma_sampling=p.sigma_sampling, weighting=s.weighting).mean()
+        s.opt.zero_grad(set_to_none=True)
         loss.backward()
         if log["n_params"] is None:
-            log["n_params"] = sum(q.numel() for q in params if q.grad is not None)
-        grad_norm = (torch.nn.utils.clip_grad_norm_(params, p.grad_clip)
+            log["n_params"] = sum(q.numel() for q in s.params if q.grad is not None)
+        grad_norm = (torch.nn.utils.clip_grad_norm_(s.params, p.grad_clip)
                      if p.grad_clip is not None else None)
         value = loss.item()
-        reason = None
-        if not math.isfinite(value) or value > p.diverge_loss:
-            reason = f"loss {value:.4g} at step {step} (limit {p.diverge_loss:g})"
-        elif grad_norm is not None and not torch.isfinite(grad_norm):
-            reason = f"gradient norm {grad_norm.item():.4g} at step {step}"
+        reason = divergence(value, grad_norm, step, p)
         if reason is not None:
             log.update(status="diverged", diverged_at=step, reason=reason)
             break
-        opt.step()
-        torch._foreach_lerp_(ema_params, params, 1.0 - beta)  # EMA of the weights
+        s.opt.step()
+        torch._foreach_lerp_(s.ema_params, s.params, 1.0 - s.beta)  # EMA of the weights
         log["steps"] = step + 1
         if step == 0:  # compilation, where the kernels compile, happens in the first step
             log["first_step_seconds"] = time.perf_counter() - t_loop
@@ -218,15 +254,15 @@ def _train(spec: RunSpec, *, device: torch.device, progress, track: Track | None
             window.clear()
             if progress is not None:
                 progress(step + 1, p.steps, log["losses"][-1])
-        if step + 1 in tracked:
+        if step + 1 in s.tracked:
             t = time.perf_counter()
-            track(step + 1, bias_corrected(ema, theta0, beta ** (step + 1), model))
+            track(step + 1, bias_corrected(s.ema, s.theta0, s.beta ** (step + 1), model))
             log["track_seconds"] += time.perf_counter() - t
     t_end = time.perf_counter() - log.get("track_seconds", 0.0)  # the loop without tracking
-    for e, b in zip(ema.buffers(), model.buffers(), strict=True):
+    for e, b in zip(s.ema.buffers(), model.buffers(), strict=True):
         e.copy_(b)
     model.to(memory_format=torch.contiguous_format)  # the raw model handed back is NCHW too
     log.update(seconds=t_end - t0, setup_seconds=t_loop - t0, loop_seconds=t_end - t_loop,
                steps_per_second=log["steps"] / max(t_end - t_loop, 1e-9),
                final_loss=log["losses"][-1] if log["losses"] else None)
-    return TrainResult(model=ema, log=log, raw_model=model)
+    return TrainResult(model=s.ema, log=log, raw_model=model)
