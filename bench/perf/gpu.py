@@ -203,50 +203,84 @@ def main(argv: list[str] | None = None) -> int:
     return code if isinstance(code, int) else 0
 
 
-def run_checks(archs: str, task: str, steps: int, device: str, no_pipeline: bool,
-               estimate: bool) -> int:
-    """The checks; returns the exit code."""
-    import torch
+def print_estimates(archs: list[str], task: str) -> int:
+    """The paper profile's training memory per architecture, no GPU needed."""
+    print(f"{'arch':18s} {'params':>8s} {'state GB':>8s} {'activ GB':>8s} {'data GB':>8s} "
+          f"{'total GB':>8s} {'runs/80GB':>9s}   (paper profile; + {CONTEXT_GB} GB context)")
+    for arch in archs:
+        e = estimate_train_gb(arch, task=task)
+        print(f"{arch:18s} {e['n_params']:8d} {e['state_gb']:8.3f} {e['activations_gb']:8.2f} "
+              f"{e['data_gb']:8.2f} {e['total_gb']:8.2f} {fit_per_gpu(e['total_gb']):9d}")
+    return 0
 
+
+def bad_arguments(archs: list[str], task: str, steps: int) -> str | None:
+    """What is wrong with the arguments, naming the valid choices (None where nothing is)."""
     import baselines
     import tasks
 
-    if estimate:
-        print(f"{'arch':18s} {'params':>8s} {'state GB':>8s} {'activ GB':>8s} {'data GB':>8s} "
-              f"{'total GB':>8s} {'runs/80GB':>9s}   (paper profile; + {CONTEXT_GB} GB context)")
-        for arch in [a for a in archs.split(",") if a]:
-            e = estimate_train_gb(arch, task=task)
-            print(f"{arch:18s} {e['n_params']:8d} {e['state_gb']:8.3f} {e['activations_gb']:8.2f} "
-                  f"{e['data_gb']:8.2f} {e['total_gb']:8.2f} {fit_per_gpu(e['total_gb']):9d}")
-        return 0
+    bad = [a for a in archs if a not in baselines.names()]
+    if bad or task not in tasks.names() or steps < 2:
+        return (f"bad arguments: archs {bad} (choose from {', '.join(baselines.names())}), "
+                f"task {task!r} (choose from {', '.join(tasks.names())}), steps {steps} (>= 2)")
+    return None
 
+
+def _guarded(label: str, check) -> dict | None:
+    """check()'s result, or None with its failure printed (the checks go on after one)."""
+    try:
+        return check()
+    except Exception as err:
+        print(f"{label} FAILED: {type(err).__name__}: {err}")
+        traceback.print_exc(limit=3)
+        return None
+
+
+def print_sizing(peaks: list[float]) -> None:
+    """How many paper-profile runs fit one GPU, from the largest reserved peak."""
+    from bench.run import profiles
+
+    share = CHECK_OVERRIDES["n_train_scenes"] / profiles.get("paper").n_train_scenes
+    extra = full_dataset_gb() * (1 - share)  # the check trained on a smaller set
+    per_run = max(peaks) + extra
+    n = fit_per_gpu(per_run)
+    frac = f"{1 / n:.3g}" if n else "n/a"
+    print(f"sizing: largest peak {max(peaks):.2f} GB reserved + {extra:.2f} GB for the full "
+          f"paper training set + {CONTEXT_GB} GB context -> {n} concurrent runs per "
+          f"{GPU_GB:.0f} GB GPU (--gpus-per-run {frac} or more; each run also takes "
+          "--cpus-per-run CPUs, so CPU cores / cpus_per_run caps it too)")
+
+
+def run_checks(archs: str, task: str, steps: int, device: str, no_pipeline: bool,
+               estimate: bool) -> int:
+    """The checks; returns the exit code (0 passed or skipped, 1 a check failed, 2 bad input)."""
+    import torch
+
+    import tasks
+
+    names = [a for a in archs.split(",") if a]
+    if estimate:
+        return print_estimates(names, task)
     if device.startswith("cuda") and not torch.cuda.is_available():
         print("gpu_check SKIPPED: torch sees no CUDA device (torch "
               f"{torch.__version__}, CUDA build {torch.version.cuda}); nothing was checked. "
               "Run it on a machine with a GPU.")
         return 0
-    archs = [a for a in archs.split(",") if a]
-    bad = [a for a in archs if a not in baselines.names()]
-    if bad or task not in tasks.names() or steps < 2:
-        print(f"bad arguments: archs {bad} (choose from {', '.join(baselines.names())}), "
-              f"task {task!r} (choose from {', '.join(tasks.names())}), steps {steps} "
-              "(>= 2)", file=sys.stderr)
+    problem = bad_arguments(names, task, steps)
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     if device.startswith("cuda"):
         print(f"device: {torch.cuda.get_device_name()} "
               f"({torch.cuda.get_device_properties(0).total_memory / 1e9:.0f} GB)")
-    failures = 0
-    peaks = []
-    t_start = time.perf_counter()
+    failures, peaks, t_start = 0, [], time.perf_counter()
     print(f"{'arch':18s} {'params':>8s} {'steps/s':>8s} {'train GB':>8s} {'peak GB':>8s} "
           f"{'reserved':>8s} {'sample s':>8s} {'locality s':>10s}")
-    for arch in archs:
-        try:
-            r = check_arch(arch, task=task, steps=steps, device=device)
-        except Exception as err:
+    for arch in names:
+        r = _guarded(f"{arch:18s}", lambda a=arch: check_arch(a, task=task, steps=steps,
+                                                              device=device))
+        if r is None:
             failures += 1
-            print(f"{arch:18s} FAILED: {type(err).__name__}: {err}")
-            traceback.print_exc(limit=3)
             continue
         peaks.append(r["reserved_gb"] or 0.0)
         print(f"{arch:18s} {r['n_params']:8d} {_fmt(r['steps_per_s']):>8s} "
@@ -254,28 +288,17 @@ def run_checks(archs: str, task: str, steps: int, device: str, no_pipeline: bool
               f"{r['sample_s']:8.2f} {r['locality_s']:10.2f}")
     if not no_pipeline:
         pipe_task = "color" if "color" in tasks.names() else task
-        try:
-            r = check_pipeline(archs[0], task=pipe_task, steps=steps, device=device)
+        label = f"pipeline.execute {names[0]} {pipe_task}:"
+        r = _guarded(label, lambda: check_pipeline(names[0], task=pipe_task, steps=steps,
+                                                   device=device))
+        if r is None:
+            failures += 1
+        else:
             peaks.append(r["reserved_gb"] or 0.0)
             stages = ", ".join(f"{k} {v:.1f}s" for k, v in r["timings"].items())
-            print(f"pipeline.execute {archs[0]} {pipe_task}: ok, peak {_fmt(r['peak_gb'])} GB; "
-                  f"{stages}")
-        except Exception as err:
-            failures += 1
-            print(f"pipeline.execute {archs[0]} {pipe_task}: FAILED: {type(err).__name__}: {err}")
-            traceback.print_exc(limit=3)
+            print(f"{label} ok, peak {_fmt(r['peak_gb'])} GB; {stages}")
     if peaks and device.startswith("cuda"):
-        from bench.run import profiles
-
-        share = CHECK_OVERRIDES["n_train_scenes"] / profiles.get("paper").n_train_scenes
-        extra = full_dataset_gb() * (1 - share)  # the check trained on a smaller set
-        per_run = max(peaks) + extra
-        n = fit_per_gpu(per_run)
-        frac = f"{1 / n:.3g}" if n else "n/a"
-        print(f"sizing: largest peak {max(peaks):.2f} GB reserved + {extra:.2f} GB for the full "
-              f"paper training set + {CONTEXT_GB} GB context -> {n} concurrent runs per "
-              f"{GPU_GB:.0f} GB GPU (--gpus-per-run {frac} or more; each run also takes "
-              "--cpus-per-run CPUs, so CPU cores / cpus_per_run caps it too)")
+        print_sizing(peaks)
     print(f"{'FAILED' if failures else 'ok'}: {failures} failure(s) in "
           f"{time.perf_counter() - t_start:.0f} s on {device}")
     return 1 if failures else 0
