@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.results.io import canonical_json, config_hash
-from bench.run.spec import HARNESS_VERSION, RunSpec
+from bench.run.spec import HARNESS_VERSION, JsonSpec, RunSpec
 
 
 class ScoreError(ValueError):
@@ -24,7 +24,7 @@ class ScoreError(ValueError):
 
 
 @dataclass(frozen=True)
-class ScoreSpec:
+class ScoreSpec(JsonSpec):
     """One scoring: what is scored (`denoiser` path or `checkpoint` JSON), on which task, profile
     and seed. `arch` is the row's label; `path` and `from_run_id` (where a checkpoint was read,
     and the run directory it lay in) are recorded, not part of the identity."""
@@ -93,14 +93,10 @@ class ScoreSpec:
         d["scored"] = {**source, "weights_sha256": self.weights_sha256}
         return d
 
-    def to_json(self) -> str:
-        """to_dict() as JSON."""
-        return json.dumps(self.to_dict(), sort_keys=True)
-
     @classmethod
     def from_json(cls, text: str | dict) -> ScoreSpec:
         """Inverse of to_json (also accepts the decoded dict)."""
-        d = json.loads(text) if isinstance(text, str) else dict(text)
+        d = cls.decoded(text)
         scored = dict(d.pop("scored"))
         ckpt = scored.get("checkpoint")
         base = RunSpec.from_json(d)  # the RunSpec fields, read (and checked) as a RunSpec's

@@ -82,8 +82,21 @@ def parse_arch_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
+class JsonSpec:
+    """to_json / the decoding from_json starts with, shared by RunSpec and ScoreSpec."""
+
+    def to_json(self) -> str:
+        """to_dict() as JSON."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @staticmethod
+    def decoded(text: str | dict) -> dict:
+        """A spec's JSON text, or its decoded dict (copied), as a dict."""
+        return json.loads(text) if isinstance(text, str) else dict(text)
+
+
 @dataclass(frozen=True)
-class RunSpec:
+class RunSpec(JsonSpec):
     """One run: task, architecture, seed, profile name, profile overrides ((key, value), ...)
     and architecture hyperparameter overrides (e.g. (("radius", 0.2),); width is the profile's).
 
@@ -166,14 +179,10 @@ class RunSpec:
             d["arch_overrides"] = [list(kv) for kv in self.arch_overrides]
         return d
 
-    def to_json(self) -> str:
-        """to_dict() as JSON."""
-        return json.dumps(self.to_dict(), sort_keys=True)
-
     @classmethod
     def from_json(cls, text: str | dict) -> RunSpec:
         """Inverse of to_json (also accepts the decoded dict)."""
-        d = json.loads(text) if isinstance(text, str) else dict(text)
+        d = cls.decoded(text)
         unknown = set(d) - {"task", "arch", "seed", "profile", "overrides", "arch_overrides"}
         if unknown:
             raise ValueError(f"unknown RunSpec keys {sorted(unknown)}")

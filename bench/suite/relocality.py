@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable
 
 from bench.results.store import CHECKPOINT, RunResult, Store
-from bench.suite.rescore import replace_run, stored_files
+from bench.suite.rescore import complete_runs, replace_run, stored_files
 
 
 def missing_scores(locality_: dict | None, expected: list[str]) -> dict[str, list[str]]:
@@ -77,15 +77,9 @@ def add_locality_all(out, echo: Callable[[str], None] = print) -> dict[str, list
     """add_locality over every complete run of a results directory: {run id: metrics added}."""
     import shutil
 
-    store = Store(out)
-    if not store.runs.is_dir():
-        raise FileNotFoundError(f"{out} holds no results (no {store.runs} directory)")
+    store, ids = complete_runs(out, echo)
     done = {}
-    for run_id in store.run_ids():
-        state = store.check(run_id)
-        if state.state != "complete":
-            echo(f"run {run_id}: {state.state} ({state.reason}), left as it is")
-            continue
+    for run_id in ids:
         added, reason = add_locality(store, run_id)
         done[run_id] = added
         echo(f"run {run_id}: " + (reason or (f"added {', '.join(added)}" if added

@@ -83,17 +83,27 @@ def replace_run(store: Store, run_id: str, result: RunResult) -> None:
     shutil.rmtree(retired)
 
 
-def rescore(out, echo: Callable[[str], None] = print) -> dict[str, str]:
-    """Rescore every complete run of a results directory: {old run id: new run id}."""
+def complete_runs(out, echo: Callable[[str], None]) -> tuple[Store, list[str]]:
+    """(the Store of `out`, the ids of its complete runs); every other run is named, and left
+    as it is. FileNotFoundError where `out` holds no results."""
     store = Store(out)
     if not store.runs.is_dir():
         raise FileNotFoundError(f"{out} holds no results (no {store.runs} directory)")
-    done = {}
+    ids = []
     for run_id in store.run_ids():
         state = store.check(run_id)
-        if state.state != "complete":
+        if state.state == "complete":
+            ids.append(run_id)
+        else:
             echo(f"run {run_id}: {state.state} ({state.reason}), left as it is")
-            continue
+    return store, ids
+
+
+def rescore(out, echo: Callable[[str], None] = print) -> dict[str, str]:
+    """Rescore every complete run of a results directory: {old run id: new run id}."""
+    store, ids = complete_runs(out, echo)
+    done = {}
+    for run_id in ids:
         done[run_id] = rescore_run(store, run_id)
         echo(f"run {run_id} rescored" + (f" -> {done[run_id]}" if done[run_id] != run_id else ""))
     shutil.rmtree(store.out / ".rescore", ignore_errors=True)
