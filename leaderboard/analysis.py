@@ -381,15 +381,15 @@ def v2_intervention(done: pd.DataFrame, cells: pd.DataFrame, *,
         rows = done[(done["task"] == task) & (done["arch"] == arch)]
         return pd.to_numeric(rows.set_index("seed")[metric], errors="coerce")
 
-    diff = (side(treated) - side(control)).dropna().sort_index()  # only seeds where both finished
-    gap, low, high = stats.t_interval(diff.to_numpy())
+    summary = stats.paired_gap(side(treated), side(control))  # seeds where both finished
+    gap, (low, high), n = summary["gap"], summary["ci"], summary["n"]
     twins = {arch: cells[(cells["task"] == task) & (cells["arch"] == arch)] for arch in
              (treated, control)}
     eligible = {arch: bool(len(c) and c["eligible"].iloc[0]) for arch, c in twins.items()}
     means = {arch: float(c[metric].iloc[0]) if len(c) else math.nan for arch, c in twins.items()}
     reasons = []
-    if diff.size < 2:
-        reasons.append(f"{diff.size} seed(s) where both twins finished; an interval needs 2")
+    if n < 2:
+        reasons.append(f"{n} seed(s) where both twins finished; an interval needs 2")
     else:
         if not gap >= min_gap:
             reasons.append(f"gap {gap:.3f} < {min_gap}")
@@ -397,8 +397,8 @@ def v2_intervention(done: pd.DataFrame, cells: pd.DataFrame, *,
             reasons.append("interval does not exclude 0")
     reasons += [f"{arch} not eligible" for arch, ok in eligible.items() if not ok]
     return {"task": task, "treated": treated, "control": control, "metric": metric,
-            "paired_by": "seed", "seeds": [int(s) for s in diff.index],
-            "differences": diff.tolist(), "gap": gap, "ci": [low, high], "n": int(diff.size),
+            "paired_by": "seed", "seeds": summary["seeds"],
+            "differences": summary["differences"], "gap": gap, "ci": [low, high], "n": n,
             "cell_means": means, "eligible": eligible,
             "verdict": "not confirmed" if reasons else "confirmed",
             "verdict_reason": "; ".join(reasons) or None,

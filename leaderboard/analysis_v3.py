@@ -34,7 +34,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from bench.results import LOCALITY_METRICS, jsonable
 from leaderboard import stats
@@ -124,17 +123,6 @@ def _value(rows: pd.DataFrame, arch: str, radius: float | None, column: str) -> 
     return pd.to_numeric(pick.set_index("seed")[column], errors="coerce")
 
 
-def paired_gap(treated: pd.Series, control: pd.Series) -> dict:
-    """Per-seed differences treated - control (seeds where both are finite): mean, 95 % seed-level
-    t-interval and the two-sided paired t-test p (NaN below 2 seeds)."""
-    diff = (treated - control).dropna().sort_index()  # (n,)
-    mean, low, high = stats.t_interval(diff.to_numpy())
-    varies = diff.size >= 2 and np.ptp(diff.to_numpy()) > 1e-12  # constant differences: no p
-    p = float(sps.ttest_1samp(diff.to_numpy(), 0.0).pvalue) if varies else math.nan
-    return {"seeds": [int(s) for s in diff.index], "differences": diff.tolist(), "gap": mean,
-            "ci": [low, high], "p": p, "n": int(diff.size)}
-
-
 def dial_correlation(dial: pd.DataFrame, column: str, settings) -> dict:
     """Spearman rho(radius, column) over the dial's runs, p by permuting the radius labels within
     seed (stats.correlation permutes its second argument within the groups)."""
@@ -151,7 +139,7 @@ def _verdict(ok: bool) -> str:
 
 
 def p1_intervention(done: pd.DataFrame) -> dict:
-    gap = paired_gap(_value(done, LOCAL, INTERVENTION_RADIUS, OUTCOME),
+    gap = stats.paired_gap(_value(done, LOCAL, INTERVENTION_RADIUS, OUTCOME),
                      _value(done, GLOBAL, None, OUTCOME))
     return {"treated": f"{LOCAL} radius={INTERVENTION_RADIUS}", "control": GLOBAL,
             "metric": OUTCOME, **gap,
@@ -249,12 +237,12 @@ def decomposition(done: pd.DataFrame) -> dict:
     wide = _value(dial, LOCAL, RADII[-1], OUTCOME)
     return {"seeds": list(DIAL_SEEDS),
             "architecture": {"from": GLOBAL, "to": f"{LOCAL} radius={RADII[-1]}",
-                             **paired_gap(wide, _value(dial, GLOBAL, None, OUTCOME))},
+                             **stats.paired_gap(wide, _value(dial, GLOBAL, None, OUTCOME))},
             "radius": {"from": f"{LOCAL} radius={RADII[-1]}",
                        "to": f"{LOCAL} radius={INTERVENTION_RADIUS}",
-                       **paired_gap(_value(dial, LOCAL, INTERVENTION_RADIUS, OUTCOME), wide)},
+                       **stats.paired_gap(_value(dial, LOCAL, INTERVENTION_RADIUS, OUTCOME), wide)},
             "total": {"from": GLOBAL, "to": f"{LOCAL} radius={INTERVENTION_RADIUS}",
-                      **paired_gap(_value(dial, LOCAL, INTERVENTION_RADIUS, OUTCOME),
+                      **stats.paired_gap(_value(dial, LOCAL, INTERVENTION_RADIUS, OUTCOME),
                                    _value(dial, GLOBAL, None, OUTCOME))}}
 
 
@@ -278,7 +266,7 @@ def pooled_gap(done: pd.DataFrame, pooled: pd.DataFrame | None) -> dict:
                                 LOCAL, INTERVENTION_RADIUS, OUTCOME),
                          _value(done, LOCAL, INTERVENTION_RADIUS, OUTCOME)])
     control = pd.concat([_value(old, GLOBAL, None, OUTCOME), _value(done, GLOBAL, None, OUTCOME)])
-    return {"label": label, **paired_gap(treated, control)}
+    return {"label": label, **stats.paired_gap(treated, control)}
 
 
 def analyse_v3(runs: pd.DataFrame, *, settings=None, pooled: pd.DataFrame | None = None) -> dict:

@@ -70,6 +70,18 @@ def t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
 HOLM_MISSING = ("exclude", "one")
 
 
+def paired_gap(treated: pd.Series, control: pd.Series) -> dict:
+    """The intervention summary of every plan: per-seed differences treated - control (indexed by
+    seed; seeds where both are finite), their mean with its 95 % seed-level Student-t interval,
+    and the two-sided paired t-test p (NaN below 2 seeds or for constant differences)."""
+    diff = (treated - control).dropna().sort_index()  # (n,)
+    mean, low, high = t_interval(diff.to_numpy())
+    varies = diff.size >= 2 and np.ptp(diff.to_numpy()) > 1e-12  # constant differences: no p
+    p = float(sps.ttest_1samp(diff.to_numpy(), 0.0).pvalue) if varies else math.nan
+    return {"seeds": [int(s) for s in diff.index], "differences": diff.tolist(), "gap": mean,
+            "ci": [low, high], "p": p, "n": int(diff.size)}
+
+
 def holm(pvalues, missing: str = "exclude") -> np.ndarray:
     """Holm-Bonferroni adjusted p-values (Holm 1979). A missing (NaN) p is, by `missing`:
     "exclude" -- left out of m and NaN in the result (the exploratory correlation's secondaries);
