@@ -169,3 +169,15 @@ def test_the_pooled_gap_reads_the_confirm_suites_seeds():
     assert "pooled" in rep["label"]
     missing = v3.analyse_v3(table(), settings=FAST)["descriptive"]["pooled_gap"]
     assert "no confirm-suite runs.csv" in missing["reason"]
+
+
+def test_the_plans_design_is_the_suites_runs():
+    """leaderboard may not import bench.suite, so the plan states its design itself: it must be
+    the confirm-v3 suite's runs, with the variant labels those runs get in runs.csv."""
+    from bench.suite import suites
+    from leaderboard.aggregate import variant
+
+    specs = suites.plan("confirm-v3")
+    assert [(s.arch, dict(s.arch_overrides).get("radius"), s.seed) for s in specs] == v3.design()
+    assert [variant(s.to_dict()) for s in specs] == [
+        v3.expected_variant(a, r) for a, r, _ in v3.design()]
