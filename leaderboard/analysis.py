@@ -133,18 +133,12 @@ def select(runs: pd.DataFrame, *, tasks, seeds, plan: str) -> tuple[pd.DataFrame
     """
     _require(runs, REQUIRED)
     seed = pd.to_numeric(runs["seed"], errors="coerce")
-    left_out: dict[str, int] = {}
-    keep = pd.Series(True, index=runs.index)
-    for reason, rows in (
+    keep, left_out = stats.selection(runs, (
         (f"task not in {list(tasks)}", runs["task"].isin(tasks)),
         (f"seed not in {list(seeds)}", seed.isin(seeds)),
         (f"variant not {PROFILE!r} (other profile or overrides)", runs["variant"] == PROFILE),
         ("not trained (oracle or scored rows)", stats.trained_rows(runs["trained"])),
-    ):
-        dropped = keep & ~rows
-        if dropped.any():
-            left_out[reason] = int(dropped.sum())
-        keep &= rows
+    ))
     scope = runs[keep].assign(seed=seed[keep].astype(int))
     check_task_versions(scope, plan)
     done = finished(scope)

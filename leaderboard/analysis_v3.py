@@ -100,8 +100,9 @@ def select(runs: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     expected = keys.map(lambda k: expected_variant(k[0], k[1]) if k in planned else None)
     in_design = ((runs["task"] == TASK) & stats.trained_rows(runs["trained"])
                  & keys.map(lambda k: k in planned).astype(bool) & (runs["variant"] == expected))
-    scope = runs[in_design].assign(seed=seed[in_design].astype(int), key=keys[in_design],
-                                   radius=radius[in_design].where(runs["arch"] == LOCAL))
+    keep, left_out = stats.selection(runs, (("not a run of the confirm-v3 design", in_design),))
+    scope = runs[keep].assign(seed=seed[keep].astype(int), key=keys[keep],
+                              radius=radius[keep].where(runs["arch"] == LOCAL))
     check_task_versions(scope, VERSION)
     twice = scope[scope["key"].duplicated(keep=False)]
     if len(twice):
@@ -109,7 +110,7 @@ def select(runs: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
                          f"{sorted(set(twice['key']), key=str)}")
     failed = scope[scope["status"] != "ok"]
     summary = {"rows": len(runs), "in_design": len(scope), "finished": len(scope) - len(failed),
-               "left_out": {"not a run of the confirm-v3 design": int((~in_design).sum())},
+               "left_out": left_out,
                "failed": [{"arch": k[0], "radius": k[1], "seed": k[2],
                            "error": failed.at[i, "error"] if "error" in failed else None}
                           for i, k in failed["key"].items()]}

@@ -191,6 +191,30 @@ def correlation(
 
 
 
+def selection(table: pd.DataFrame, criteria) -> tuple[pd.Series, dict[str, int]]:
+    """The one row selection of the report's analyses: (the boolean mask of the rows meeting
+    every criterion, reason -> how many rows it was the first to leave out). `criteria` is
+    [(reason, mask or table -> mask)] in the table's row order; a missing value leaves its row
+    out."""
+    keep = pd.Series(True, index=table.index)
+    left_out: dict[str, int] = {}
+    for reason, rule in criteria:
+        rows = rule(table) if callable(rule) else rule
+        values = rows.to_numpy() if isinstance(rows, pd.Series) else rows  # the table's order
+        rows = pd.Series(values, index=table.index).fillna(False).astype(bool)
+        dropped = keep & ~rows
+        if dropped.any():
+            left_out[reason] = int(dropped.sum())
+        keep &= rows
+    return keep, left_out
+
+
+def select_rows(table: pd.DataFrame, criteria) -> tuple[pd.DataFrame, dict[str, int]]:
+    """(the rows `selection` keeps, its left-out counts)."""
+    keep, left_out = selection(table, criteria)
+    return table[keep], left_out
+
+
 def trained_rows(column: pd.Series) -> pd.Series:
     """True where `trained` is True or the CSV text "true"; anything else (NaN too) is False."""
     return column.map(lambda v: str(v).strip().lower() == "true").astype(bool)
@@ -211,23 +235,16 @@ def eligible_runs(runs: pd.DataFrame, *, tasks=PRIMARY_TASKS, min_id_acc: float 
     missing = {"task", "id_acc", OUTCOME} - set(runs.columns)
     if missing:
         raise ValueError(f"runs table lacks columns {sorted(missing)}; has {list(runs.columns)}")
-    left_out: dict[str, int] = {}
-    df = runs
     measure = competence.CURRENT.column + "".join(
         f", {c} on {t}" for t, c in (training_metric or {}).items())
-    for reason, keep_rows in (
+    return select_rows(runs, (
         ("not finished", lambda d: d["status"] == "ok" if "status" in d else True),
         ("not trained here (oracle or scored rows)",
          lambda d: trained_rows(d["trained"]) if "trained" in d else True),
         ("other task", lambda d: d["task"].isin(tasks)),
         (f"under-trained ({measure} < {min_id_acc})",
          lambda d: training_accuracy(d, training_metric) >= min_id_acc),
-    ):
-        keep = pd.Series(keep_rows(df), index=df.index).fillna(False).astype(bool)
-        if (~keep).any():
-            left_out[reason] = int((~keep).sum())
-        df = df[keep]
-    return df, left_out
+    ))
 
 
 def exploratory_correlation(
