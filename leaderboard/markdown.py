@@ -143,7 +143,7 @@ def figures(runs: pd.DataFrame, report: dict) -> dict[str, tuple[str, bytes]]:
     if cells and any(c.get("n_runs") for c in cells):
         out["v2_cells.png"] = ("v2's unit: cond_locality_ablation vs ood_acc per cell (mean over "
                                "seeds 1-3; bars: the seeds' range; hollow: not eligible)",
-                               plots._png(plots.cells_figure(cells, runs)))
+                               plots.cells(cells, runs))
     for d in report.get("dials") or []:
         out[f"dial_{d['task']}_{d['arch']}.png"] = (
             f"{d['task']} / {d['arch']}: ood_acc and the locality scores against the radius",

@@ -123,6 +123,11 @@ def cells_figure(cells: list[dict], runs: pd.DataFrame, x: str = "cond_locality_
     return fig
 
 
+def cells(cells_: list[dict], runs: pd.DataFrame) -> bytes:
+    """cells_figure as PNG bytes."""
+    return _png(cells_figure(cells_, runs))
+
+
 def accuracy_vs_k_figure(runs: pd.DataFrame, task: str, train_lengths=(1, 3)) -> Figure:
     """Accuracy per test length k per arch (mean over seeds, 95 % band), train range shaded."""
     data = _labelled(runs[(runs["task"] == task) & (runs["status"] == "ok")])

@@ -114,7 +114,7 @@ def trajectory_figures(summary: dict) -> dict[str, bytes]:
 def v2_cells_figure(report: dict, runs: pd.DataFrame) -> bytes | None:
     """The v2 unit's figure (its cells, seed means with the seeds' range), where v2 has cells."""
     cells = ((report.get("analysis") or {}).get("v2") or {}).get("cells")
-    return plots._png(plots.cells_figure(cells, runs)) if cells else None
+    return plots.cells(cells, runs) if cells else None
 
 
 def build_report(out_dir, *, pooled_with=None) -> dict[str, Path]:
