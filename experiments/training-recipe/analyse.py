@@ -23,7 +23,7 @@ from scipy import stats as sps
 from bench.results import Store, jsonable
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import arm_of  # noqa: E402 (the study's own runner: one definition of the arms)
+from run import STAGES, arm_of  # noqa: E402 (the study's runner: one definition of the arms)
 
 TARGET = 0.9
 CELLS = (("length-single", "unet-xattn-local"), ("length-single", "unet-film"),
@@ -156,7 +156,7 @@ def figure(curves: dict, stage: str) -> bytes:
         ax.set_xscale("log")
         ax.set_title(f"{task} / {arch}", fontsize=9)
         ax.set_xlabel("training step")
-    axes[0].set_ylabel("tracked placed accuracy, training condition")
+    axes[0].set_ylabel("tracked placed acc. (training cond.)")
     axes[0].set_ylim(0, 1.02)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8)
@@ -166,18 +166,37 @@ def figure(curves: dict, stage: str) -> bytes:
 
 @click.command()
 @click.argument("results", type=click.Path(exists=True, file_okay=False))
-@click.option("--stage", default="C1", show_default=True)
 @click.option("--into", type=click.Path(file_okay=False), default=str(Path(__file__).parent))
-def main(results, stage, into):
+def main(results, into):
+    """Every stage of PLAN.md that has runs, judged in the plan's order: the first that passes is
+    adopted and the stages after it do not count."""
     into = Path(into)
     runs, curves = load(Path(results))
     runs.to_csv(into / "runs.csv", index=False)
     runs[["arm", "task", "arch", "seed", "train_acc", "ood_acc", "steps_to_target",
           "train_seconds"]].to_csv(into / "steps_to_target.csv", index=False)
-    result = {**outcome(runs, stage), "reference_6000_steps": reference(runs)}
+    n_pairs = len(runs[runs["arm"] == "today"])
+    present = [s for s in STAGES if s in set(runs["arm"])]
+    stages = [s for s in present if (runs["arm"] == s).sum() == n_pairs]  # complete stages only
+    for s in sorted(set(present) - set(stages), key=present.index):
+        click.echo(f"{s}: incomplete ({(runs['arm'] == s).sum()} of {n_pairs} runs), not judged")
+    judged = [outcome(runs, s) for s in stages]
+    adopted = next((j["stage"] for j in judged if j["adopted"]), None)
+    result = {"stages": judged, "adopted": adopted,
+              "counted": stages[: stages.index(adopted) + 1] if adopted else stages,
+              "reference_6000_steps": reference(runs)}
     (into / "outcome.json").write_text(json.dumps(result, indent=1) + "\n")
-    (into / "train_acc_vs_step.png").write_bytes(figure(curves, stage))
-    click.echo(json.dumps(result, indent=1))
+    for s in stages:
+        (into / f"train_acc_vs_step_{s}.png").write_bytes(figure(curves, s))
+    for j in judged:
+        c = j["conditions"]
+        click.echo(f"{j['stage']}: adopted={j['adopted']}; reached {c['competence']['reached']} "
+                   f"vs {c['competence']['reached_today']} of {c['competence']['of']}; pooled SD "
+                   f"{c['spread']['pooled_sd']:.4f} vs {c['spread']['pooled_sd_today']:.4f}; "
+                   f"ood d {c['ood_not_lower']['mean_difference']:+.4f} "
+                   f"(p {c['ood_not_lower']['paired_t_p']:.3f}); time x"
+                   f"{c['time']['median_ratio']:.3f}")
+    click.echo(f"adopted: {adopted}")
 
 
 if __name__ == "__main__":
