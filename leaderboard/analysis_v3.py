@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from bench.results import LOCALITY_METRICS, jsonable
+from bench.results.definitions import OOD_LENGTHS, OUTCOMES  # failure shares over k = 4..6
 from leaderboard import stats
 from leaderboard.analysis import Settings, check_task_versions, finished
 
@@ -58,8 +59,6 @@ MIN_GAP = 0.3
 ALPHA = 0.05
 DOSE_MAX_RHO = -0.5  # P2 and P3
 INTERFERENCE_MIN_RHO = 0.5  # P4
-OOD_LENGTHS = (4, 5, 6)  # failure-mode shares are averaged over these k
-OUTCOMES = ("clean", "off_palette", "faint", "small", "merged", "missing")
 POOLED_SEEDS = (1, 2, 3)  # the confirm suite's seeds of the pooled gap
 POOLED_VARIANT = "quick"
 REQUIRED = ("task", "arch", "variant", "seed", "status", "trained", "task_version")

@@ -5,7 +5,6 @@ folder beside the page (PAGE without `.md`)."""
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -13,20 +12,12 @@ import pandas as pd
 
 from bench.results import atomic_write
 from leaderboard import plots
+from leaderboard.html import fmt  # one number format for the page and the HTML
 from leaderboard.variants import short_labels
 
 BOARD_COLUMNS = (("train_acc", "train_acc"), ("id_acc", "id_acc"), ("ood_acc", "ood_acc"),
                  ("cond_locality_ablation", "cond_locality_ablation"),
                  ("cond_interference", "cond_interference"))
-
-
-def fmt(value, digits: int = 3) -> str:
-    """A number for a table cell ('—' for missing)."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
 
 
 def table(header: list[str], rows: list[list]) -> list[str]:

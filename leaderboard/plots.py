@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter
 
+from bench.results.definitions import OUTCOMES
 from bench.results.io import figure_png
 from leaderboard import competence
 from leaderboard.variants import short_labels
@@ -154,7 +155,6 @@ def accuracy_vs_k(runs: pd.DataFrame, task: str, train_lengths=(1, 3)) -> bytes:
     return _png(accuracy_vs_k_figure(runs, task, train_lengths))
 
 
-OUTCOMES = ("clean", "off_palette", "faint", "small", "merged", "missing")
 OUTCOME_COLORS = ("#4c9a2a", "#a6d96a", "#fdae61", "#f46d43", "#9e0142", "#555555")
 
 

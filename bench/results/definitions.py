@@ -9,6 +9,8 @@ from __future__ import annotations
 ID_LENGTHS = (1, 2, 3)  # id_acc = mean accuracy over these object counts k
 OOD_LENGTHS = (4, 5, 6)  # ood_acc: a fixed window, comparable across resolutions
 WINDOWS: dict[str, tuple[int, ...]] = {"id": ID_LENGTHS, "ood": OOD_LENGTHS}
+# The evaluator's per-object outcomes, in the order the report stacks them.
+OUTCOMES: tuple[str, ...] = ("clean", "off_palette", "faint", "small", "merged", "missing")
 COMPETENCE = 0.8  # a model below it under the conditioning it was trained on is under-trained
 # Profile fields that add records (metrics.json entries) without changing any other number of a
 # run: they enter the run id only where they are on, and never split leaderboard rows.
