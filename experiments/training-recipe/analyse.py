@@ -1,6 +1,10 @@
 """The training-recipe study's outcome by the rule of PLAN.md, from its results directory.
 
-    python experiments/training-recipe/analyse.py RESULTS [--stage C1] [--into DIR]
+    python experiments/training-recipe/analyse.py RESULTS [--into DIR] [--earlier CSV]
+
+`--earlier` takes the rows of every arm RESULTS does not hold from an earlier runs.csv (a later
+stage's drive against the `today` runs of the first, which PLAN.md does not rerun); their
+trajectories are not in it, so a figure draws only the arms RESULTS holds.
 
 Writes into DIR (default: this folder): runs.csv (every run, with its arm), steps_to_target.csv,
 outcome.json (each condition of the rule with its numbers) and train_acc_vs_step.png.
@@ -167,11 +171,18 @@ def figure(curves: dict, stage: str) -> bytes:
 @click.command()
 @click.argument("results", type=click.Path(exists=True, file_okay=False))
 @click.option("--into", type=click.Path(file_okay=False), default=str(Path(__file__).parent))
-def main(results, into):
+@click.option("--earlier", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="An earlier runs.csv whose arms RESULTS lacks are added to it.")
+def main(results, into, earlier):
     """Every stage of PLAN.md that has runs, judged in the plan's order: the first that passes is
     adopted and the stages after it do not count."""
     into = Path(into)
     runs, curves = load(Path(results))
+    if earlier:
+        before = pd.read_csv(earlier)
+        before = before[~before["arm"].isin(set(runs["arm"]))]
+        runs = (pd.concat([before, runs], ignore_index=True)
+                .sort_values(["task", "arch", "arm", "seed"]).reset_index(drop=True))
     runs.to_csv(into / "runs.csv", index=False)
     runs[["arm", "task", "arch", "seed", "train_acc", "ood_acc", "steps_to_target",
           "train_seconds"]].to_csv(into / "steps_to_target.csv", index=False)
@@ -187,7 +198,8 @@ def main(results, into):
               "reference_6000_steps": reference(runs)}
     (into / "outcome.json").write_text(json.dumps(result, indent=1) + "\n")
     for s in stages:
-        (into / f"train_acc_vs_step_{s}.png").write_bytes(figure(curves, s))
+        if any(arm == s for arm, *_ in curves):
+            (into / f"train_acc_vs_step_{s}.png").write_bytes(figure(curves, s))
     for j in judged:
         c = j["conditions"]
         click.echo(f"{j['stage']}: adopted={j['adopted']}; reached {c['competence']['reached']} "

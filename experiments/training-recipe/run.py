@@ -1,6 +1,9 @@
 """The training-recipe study's runs (PLAN.md): one drive of 33 runs into a results directory.
 
-    python experiments/training-recipe/run.py OUT [--stage C1 ...] [--dry-run]
+    python experiments/training-recipe/run.py OUT [--stage C1 ...] [--candidates-only] [--dry-run]
+
+`--candidates-only` plans only the stages' runs: PLAN.md judges every later stage against the
+`today` runs of the first drive, which are not rerun (analyse.py --earlier reads them).
 
 Resumable: rerun the same command and finished runs are skipped (the runs are ordinary compbench
 runs; `compbench report OUT` rebuilds the leaderboard).
@@ -79,9 +82,13 @@ def interleaved(by_arm: dict[str, list[RunSpec]]) -> list[RunSpec]:
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--stage", "stages", type=click.Choice(list(STAGES)), multiple=True,
               default=("C1",), show_default=True)
+@click.option("--candidates-only", is_flag=True,
+              help="Only the stages' runs, not today's nor the reference arm.")
 @click.option("--dry-run", is_flag=True)
-def main(out, stages, dry_run):
-    specs = interleaved(arms(stages))
+def main(out, stages, candidates_only, dry_run):
+    by_arm = arms(stages)
+    specs = ([s for stage in stages for s in by_arm[stage]] if candidates_only
+             else interleaved(by_arm))
     store = Store(out)
     if dry_run:
         for line in benchmark.dry_run_lines(specs, store):
