@@ -202,15 +202,9 @@ def describe(rows: pd.DataFrame, label: str, seeds) -> dict:
                                 / pd.to_numeric(rows.get("train_acc"), errors="coerce"))
     columns.update(failure_shares(rows).items())
     columns.update({m: rows[m] for m in LOCALITY_METRICS if m in rows})
-    out = {"label": label, "seeds": sorted(int(s) for s in rows["seed"]), "n": int(len(rows))}
-    for name, values in columns.items():
-        v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float) if values is not None \
-            else np.array([])
-        v = v[np.isfinite(v)]
-        out[name] = {"mean": float(v.mean()) if v.size else math.nan,
-                     "min": float(v.min()) if v.size else math.nan,
-                     "max": float(v.max()) if v.size else math.nan}
-    return out
+    return {"label": label, "seeds": sorted(int(s) for s in rows["seed"]), "n": int(len(rows)),
+            **{name: stats.seed_spread(() if values is None else values)
+               for name, values in columns.items()}}
 
 
 def per_radius(done: pd.DataFrame) -> list[dict]:

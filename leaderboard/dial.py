@@ -4,23 +4,19 @@ a user's own dial gets the picture the confirm-v3 suite gets."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from bench.results import jsonable
+from leaderboard import stats
 
 PARAMETER = "hp_radius"
 SCORES = ("ood_acc", "train_acc", "cond_locality_ablation", "cond_interference")
 
 
 def _spread(values: pd.Series) -> dict:
-    """Seed mean, min, max and the seeds' values of one score (NaN dropped)."""
-    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)  # (seeds,)
-    finite = v[np.isfinite(v)]
-    if not finite.size:
-        return {"mean": None, "min": None, "max": None, "values": v.tolist()}
-    return {"mean": float(finite.mean()), "min": float(finite.min()), "max": float(finite.max()),
-            "values": v.tolist()}
+    """Seed mean and range of one score (stats.seed_spread) with the seeds' values."""
+    return {**stats.seed_spread(values),
+            "values": pd.to_numeric(values, errors="coerce").to_numpy(dtype=float).tolist()}
 
 
 def radius_dials(runs: pd.DataFrame) -> list[dict]:

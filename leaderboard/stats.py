@@ -67,6 +67,16 @@ def t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
     return mean, float(mean - half), float(mean + half)
 
 
+def seed_spread(values) -> dict:
+    """{"mean", "min", "max"} of one score over seeds (non-numbers and NaNs dropped; none left:
+    NaN each): the seed mean and range every per-radius table shows."""
+    a = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
+    a = a[np.isfinite(a)]  # (finite seeds,)
+    if not a.size:
+        return {"mean": math.nan, "min": math.nan, "max": math.nan}
+    return {"mean": float(a.mean()), "min": float(a.min()), "max": float(a.max())}
+
+
 HOLM_MISSING = ("exclude", "one")
 
 

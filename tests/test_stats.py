@@ -33,6 +33,13 @@ def test_t_interval_known_values():
     assert all(math.isnan(v) for v in stats.t_interval([]))
 
 
+def test_seed_spread_drops_what_is_not_a_finite_number():
+    assert stats.seed_spread(pd.Series([0.5, np.nan, 0.2, "x", 0.8])) == {
+        "mean": pytest.approx(0.5), "min": 0.2, "max": 0.8}
+    assert all(math.isnan(v) for v in stats.seed_spread([np.nan, None]).values())
+    assert all(math.isnan(v) for v in stats.seed_spread(()).values())
+
+
 def test_holm_known_values():
     adjusted = stats.holm([0.01, 0.04, 0.03, 0.005, np.nan])
     assert adjusted[:4] == pytest.approx([0.03, 0.06, 0.06, 0.02])
