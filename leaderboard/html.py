@@ -109,7 +109,8 @@ def render(*, report: dict, board: pd.DataFrame, runs: pd.DataFrame, corrupt: li
            failures: dict[str, bytes] | None = None,
            pictures: list[tuple[str, bytes]],
            over_training: dict[str, bytes] | None = None,
-           dials: dict[str, bytes] | None = None, v2_cells: bytes | None = None) -> str:
+           dials: dict[str, bytes] | None = None, v2_cells: bytes | None = None,
+           v3_tables: list[dict] | None = None) -> str:
     """The whole page, from templates/leaderboard.html.j2."""
     corr = report.get("correlation") or {}
     left_out = ", ".join(f"{n} {why}" for why, n in (corr.get("left_out") or {}).items())
@@ -123,7 +124,7 @@ def render(*, report: dict, board: pd.DataFrame, runs: pd.DataFrame, corrupt: li
         dials=report.get("dials") or [], dial_figures=sorted((dials or {}).items()),
         intervention=[{**p, "label": arch_parts(p["variant"])}
                       for p in report.get("intervention") or []],
-        failed=failed_runs(runs), v2_cells=v2_cells,
+        failed=failed_runs(runs), v2_cells=v2_cells, v3_tables=v3_tables or [],
         corrupt=corrupt, samples=samples, pictures=pictures,
         provenance=provenance_lines(report.get("provenance") or {}),
         ood_window=window_label("ood"), competence=competence.CURRENT.label)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.results import atomic_write
-from leaderboard import plots
+from leaderboard import plots, v3_view
 from leaderboard.html import fmt  # one number format for the page and the HTML
 from leaderboard.variants import short_labels
 
@@ -118,6 +118,8 @@ def verdict_lines(report: dict) -> list[str]:
         lines += [f"### v3 (pre-registered {v3.get('registered')})", "",
                   *table(["test", "statistic", "95 % CI", "p (Holm for P1, P2)", "verdict"],
                          rows), "", f"{v3['P3'].get('reading')}.", ""]
+        for t in v3_view.descriptive_tables(v3):
+            lines += [f"**{t['title']}**", "", *table(t["header"], t["rows"]), ""]
     elif v3.get("status"):
         lines += [f"v3: {v3['status']} runs of its design are here.", ""]
     return lines

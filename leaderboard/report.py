@@ -11,7 +11,7 @@ import pandas as pd
 
 from bench import __version__
 from bench.results import Metrics, Store, atomic_write, jsonable
-from leaderboard import aggregate, dial, plans, plots, stats, trajectory
+from leaderboard import aggregate, dial, plans, plots, stats, trajectory, v3_view
 from leaderboard import html as page
 
 MAX_PICTURES_PER_RUN = 6
@@ -157,7 +157,9 @@ def build_report(out_dir, *, pooled_with=None) -> dict[str, Path]:
     html_text = page.render(report=report, board=board, runs=runs, corrupt=corrupt,
                             scatter=plots.locality_scatter(runs), curves=curves, failures=failures,
                             samples=samples, pictures=pictures, over_training=over_training,
-                            dials=dial_figures, v2_cells=v2_cells_figure(report, runs))
+                            dials=dial_figures, v2_cells=v2_cells_figure(report, runs),
+                            v3_tables=v3_view.descriptive_tables(
+                                report["analysis"].get("v3") or {}))
     paths = {name: out / name for name in ("runs.csv", "leaderboard.csv", "report.json",
                                            "leaderboard.html")}
     atomic_write(paths["runs.csv"], runs.to_csv(index=False).encode())

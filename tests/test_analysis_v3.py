@@ -181,3 +181,21 @@ def test_the_plans_design_is_the_suites_runs():
     assert [(s.arch, dict(s.arch_overrides).get("radius"), s.seed) for s in specs] == v3.design()
     assert [variant(s.to_dict()) for s in specs] == [
         v3.expected_variant(a, r) for a, r, _ in v3.design()]
+
+
+def test_the_descriptive_tables_show_the_analysis_numbers():
+    from leaderboard import v3_view
+
+    rep = v3.analyse_v3(table(), settings=FAST)
+    scores, failures, gaps = v3_view.descriptive_tables(rep)
+    r03 = next(r for r in scores["rows"] if r[0] == "radius 0.3, seeds 4-6")
+    values = [OOD[0.3] + SEED_SHIFT[s] for s in v3.DIAL_SEEDS]
+    assert r03[1] == "3"
+    assert r03[scores["header"].index("ood_acc")] == (
+        f"{np.mean(values):.3f} [{min(values):.3f}, {max(values):.3f}]")
+    assert failures["header"][1:] == list(v3.OUTCOMES)
+    assert failures["rows"][0][1] == "0.700 [0.700, 0.700]"
+    total = rep["descriptive"]["decomposition"]["total"]
+    assert gaps["rows"][2][1] == f"{total['gap']:.3f}" and gaps["rows"][2][4] == "4, 5, 6"
+    assert "no confirm-suite runs.csv" in gaps["rows"][3][1]  # the pooled row says why it is empty
+    assert v3_view.descriptive_tables(v3.analyse_v3(table().iloc[1:], settings=FAST)) == []
