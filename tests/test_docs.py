@@ -107,3 +107,13 @@ def test_the_checks_can_fail():
 def test_no_machine_path_or_issue_number(page):
     text = page.read_text()
     assert not MACHINE_PATH.findall(text) and not ISSUE.findall(text)
+
+
+def test_the_package_tour_names_every_module():
+    """docs/index.md's tour has a line for every product module (package markers aside)."""
+    tour = (ROOT / "docs" / "index.md").read_text()
+    modules = [p.relative_to(ROOT).as_posix() for package in ("bench", "baselines", "tasks",
+                                                              "leaderboard")
+               for p in sorted((ROOT / package).rglob("*.py")) if p.name != "__init__.py"]
+    assert len(modules) > 50
+    assert [m for m in modules if f"`{m}`" not in tour] == []
