@@ -87,6 +87,10 @@ V3_RADII = (0.08, 0.15, 0.3, 0.6, 0.99)
 V3_DIAL_SEEDS = (4, 5, 6)
 V3_SEEDS = (4, 5, 6, 7, 8, 9)
 V3_INTERVENTION_RADIUS = 0.15
+# The profile confirm-v3 trains with, fixed before it runs: the training-recipe study
+# (experiments/training-recipe) judged its five candidate recipes and adopted none, so v3 trains
+# the `quick` profile as it is (3000 steps at batch 32, constant lr after warm-up), as planned.
+V3_PROFILE = "quick"
 _V3_ENTRIES = (
     *(Entry("unet-xattn-local", (("radius", r),),
             V3_SEEDS if r == V3_INTERVENTION_RADIUS else V3_DIAL_SEEDS) for r in V3_RADII),
@@ -138,7 +142,7 @@ for _suite in (
         description="the pre-registered v3 analysis: unet-xattn-local at radius 0.08, 0.15, 0.3, "
         "0.6, 0.99 (seeds 4-6; 0.15 also 7-9) and unet-xattn (seeds 4-9) on length-single; "
         "quick profile, 24 runs, into results-confirm-v3",
-        profile="quick",
+        profile=V3_PROFILE,
         seeds=V3_SEEDS,
         entries=(("length-single", _V3_ENTRIES),),
         out="results-confirm-v3",
