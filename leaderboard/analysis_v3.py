@@ -163,7 +163,7 @@ def instrument_checks(dial: pd.DataFrame, settings, p2: dict) -> tuple[dict, dic
     p3["verdict"] = _verdict(p3["rho"] <= DOSE_MAX_RHO and p3["p"] < ALPHA)
     p3["rule"] = f"rho <= {DOSE_MAX_RHO} and p < {ALPHA} (uncorrected)"
     if p2["verdict"] == "confirmed":
-        p3["reading"] = ("the locality score sees what the radius changes"
+        p3["reading"] = ("The locality score sees what the radius changes"
                          if p3["verdict"] == "confirmed"
                          else "P2 holds and P3 does not: the locality score misses what the "
                               "radius changes")

@@ -14,6 +14,7 @@ import pandas as pd
 
 from bench.results.definitions import window_label
 from leaderboard import competence
+from leaderboard.plans import no_runs_of_its_design
 from leaderboard.variants import arch_parts, short_labels
 
 TEMPLATE = "leaderboard.html.j2"
@@ -39,6 +40,8 @@ def fmt(value, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     if isinstance(value, float):
+        if value != 0 and abs(value) < 0.5 * 10.0 ** -digits:  # would read as 0.000
+            return f"{value:.1e}"
         return f"{value:.{digits}f}" if abs(value) < 1e4 else f"{value:.3g}"
     return str(value)
 
@@ -48,7 +51,7 @@ def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
-ENV.filters.update(fmt=fmt, data_uri=data_uri)
+ENV.filters.update(fmt=fmt, data_uri=data_uri, no_runs=no_runs_of_its_design)
 
 
 def _finite(*values) -> bool:
@@ -56,13 +59,15 @@ def _finite(*values) -> bool:
 
 
 def cell(row: dict, col: str) -> dict:
-    """One leaderboard cell: the value as text, and its interval where seeds give one."""
-    whole = col in WHOLE_NUMBER_COLUMNS
+    """One leaderboard cell: the value as text, and its interval where seeds give one (whole
+    numbers such as parameter counts are written out, with no interval)."""
+    value = row.get(col)
+    if col in WHOLE_NUMBER_COLUMNS:
+        whole = isinstance(value, int | float) and math.isfinite(value)
+        return {"col": col, "text": f"{value:,.0f}" if whole else fmt(value), "ci": None}
     lo, hi = row.get(f"{col}_lo"), row.get(f"{col}_hi")
-    ci = None
-    if not whole and _finite(lo, hi) and row.get("n_seeds", 0) > 1:
-        ci = (f"{lo:.2f}", f"{hi:.2f}")
-    return {"col": col, "text": fmt(row.get(col), 0 if whole else 3), "ci": ci}
+    ci = (f"{lo:.2f}", f"{hi:.2f}") if _finite(lo, hi) and row.get("n_seeds", 0) > 1 else None
+    return {"col": col, "text": fmt(value, 3), "ci": ci}
 
 
 def leaderboard_tables(board: pd.DataFrame) -> list[dict]:
@@ -120,6 +125,8 @@ def render(*, report: dict, board: pd.DataFrame, runs: pd.DataFrame, corrupt: li
         secondary=corr.get("secondary") or [], scatter=scatter, curves=sorted(curves.items()),
         failure_figures=sorted((failures or {}).items()),
         trajectories=report.get("trajectories") or {"runs": []},
+        trajectory_labels=short_labels(r["variant"] for r in
+                                       (report.get("trajectories") or {}).get("runs") or []),
         trajectory_figures=sorted((over_training or {}).items()),
         dials=report.get("dials") or [], dial_figures=sorted((dials or {}).items()),
         intervention=[{**p, "label": arch_parts(p["variant"])}

@@ -13,6 +13,7 @@ import pandas as pd
 from bench.results import atomic_write
 from leaderboard import plots, v3_view
 from leaderboard.html import fmt  # one number format for the page and the HTML
+from leaderboard.plans import no_runs_of_its_design
 from leaderboard.variants import short_labels
 
 BOARD_COLUMNS = (("train_acc", "train_acc"), ("id_acc", "id_acc"), ("ood_acc", "ood_acc"),
@@ -91,7 +92,10 @@ def verdict_lines(report: dict) -> list[str]:
     analysis = report.get("analysis") or {}
     lines = []
     v2 = analysis.get("v2") or {}
-    if v2.get("primary"):
+    if v2.get("primary") and no_runs_of_its_design(v2):
+        lines += [f"v2 (pre-registered {v2.get('registered')}, seeds 1-3): "
+                  f"{no_runs_of_its_design(v2)}.", ""]
+    elif v2.get("primary"):
         p, i, d = v2["primary"], v2.get("intervention") or {}, v2.get("dose_response") or {}
         rows = [["primary: ρ(cond_locality_ablation, ood_acc) over cells", f"ρ = {fmt(p['rho'])}",
                  fmt(p.get("p"), 4), fmt(p.get("n")), p.get("verdict")]]
@@ -113,13 +117,19 @@ def verdict_lines(report: dict) -> list[str]:
                             ("P3", "P3 instrument: radius vs cond_locality_ablation"),
                             ("P4", "P4 instrument: radius vs cond_interference")):
             t = v3[name]
-            rows.append([title, f"ρ = {fmt(t['rho'])}", "",
+            low, high = t.get("ci") or (None, None)
+            rows.append([title, f"ρ = {fmt(t['rho'])}", f"[{fmt(low)}, {fmt(high)}]",
                          fmt(t.get("p_holm", t.get("p")), 4), t["verdict"]])
         lines += [f"### v3 (pre-registered {v3.get('registered')})", "",
+                  "95 % CI: P1's seed-level t-interval; P2-P4's bootstrap interval, resampling "
+                  "runs within seed.", "",
                   *table(["test", "statistic", "95 % CI", "p (Holm for P1, P2)", "verdict"],
                          rows), "", f"{v3['P3'].get('reading')}.", ""]
         for t in v3_view.descriptive_tables(v3):
             lines += [f"**{t['title']}**", "", *table(t["header"], t["rows"]), ""]
+    elif v3.get("status") and no_runs_of_its_design(v3):
+        lines += [f"v3 (pre-registered {v3.get('registered')}, the confirm-v3 suite): "
+                  f"{no_runs_of_its_design(v3)}.", ""]
     elif v3.get("status"):
         lines += [f"v3: {v3['status']} runs of its design are here.", ""]
     return lines

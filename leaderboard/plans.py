@@ -56,3 +56,14 @@ def run_plans(runs: pd.DataFrame, versions=None, *, settings: Settings | None = 
     A plan that refuses the table raises MixedTaskVersions; the caller decides how to print it.
     """
     return {v: get_plan(v)(runs, settings=settings, **tables) for v in (versions or PLANS)}
+
+
+def no_runs_of_its_design(result: dict) -> str | None:
+    """Why a plan's result holds none of the runs it is about, in words, so a report says so
+    instead of a table of empty tests; None where it selected any run."""
+    selection = result.get("selection") or {}
+    if selection.get("in_scope", selection.get("in_design", 1)):  # v1, v2 / v3
+        return None
+    left_out = ", ".join(f"{n} {why}" for why, n in (selection.get("left_out") or {}).items())
+    return (f"no runs of its design among these {selection.get('rows', 0)} rows"
+            + (f" ({left_out})" if left_out else ""))

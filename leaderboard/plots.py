@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import re
 import textwrap
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -19,6 +22,32 @@ from leaderboard.variants import short_labels
 
 def _png(fig) -> bytes:
     return figure_png(fig, dpi=100, bbox_inches="tight")
+
+
+def _themed(style: str):
+    """Draw the decorated figure in seaborn's `style`, whatever the caller's matplotlib settings
+    or the figures drawn before it; the caller's settings are restored afterwards."""
+    def decorate(make):
+        @functools.wraps(make)
+        def themed(*args, **kwargs):
+            with matplotlib.rc_context():
+                sns.set_theme(style=style)
+                return make(*args, **kwargs)
+        return themed
+    return decorate
+
+
+def _natural(label: str) -> list:
+    """Sort key that orders the numbers inside labels by value: radius=0.08 before 0.15."""
+    return [float(part) if i % 2 else part
+            for i, part in enumerate(re.split(r"(\d+(?:\.\d+)?)", str(label)))]
+
+
+def _palette(labels) -> dict[str, tuple]:
+    """label -> color, in natural order over every label of a figure's data (so a variant keeps
+    its color whether or not some of its runs are drawn hollow)."""
+    order = sorted(set(labels), key=_natural)
+    return dict(zip(order, sns.color_palette("tab10", len(order)), strict=True))
 
 
 def _figure(figsize):
@@ -60,6 +89,7 @@ def scatter_data(runs: pd.DataFrame, x: str = "cond_locality", y: str = "ood_acc
     return data.assign(under_trained=~competence.CURRENT.competent(data))
 
 
+@_themed("whitegrid")
 def locality_scatter_figure(runs: pd.DataFrame, x: str = "cond_locality",
                             y: str = "ood_acc") -> Figure:
     """`x` vs `y`, a point per finished run: arch color, task marker, named in the legend (no
@@ -69,10 +99,12 @@ def locality_scatter_figure(runs: pd.DataFrame, x: str = "cond_locality",
     if data.empty:
         return _placeholder_figure(f"no runs with finite {x} and {y}")
     under = data["under_trained"]
-    sns.set_theme(style="whitegrid")
     fig, ax = _figure((8.5, 4.6))
     if (~under).any():
-        sns.scatterplot(data=data[~under], x=x, y=y, hue="arch", style="task", s=70, ax=ax)
+        palette = _palette(data["arch"])
+        shown = [a for a in palette if a in set(data.loc[~under, "arch"])]
+        sns.scatterplot(data=data[~under], x=x, y=y, hue="arch", hue_order=shown,
+                        palette=palette, style="task", s=70, ax=ax)
     if under.any():
         ax.scatter(data.loc[under, x], data.loc[under, y], s=70, facecolors="none",
                    edgecolors="0.45", label=f"under-trained (not {competence.CURRENT.label})")
@@ -88,18 +120,17 @@ def locality_scatter(runs: pd.DataFrame, x: str = "cond_locality", y: str = "ood
     return _png(locality_scatter_figure(runs, x, y))
 
 
+@_themed("whitegrid")
 def cells_figure(cells: list[dict], runs: pd.DataFrame, x: str = "cond_locality_ablation",
                  y: str = "ood_acc") -> Figure:
     """The v2 unit: a point per cell (task x arch; seed mean), the seeds' range as error bars in
     both directions, eligible cells filled, the others hollow."""
     if not cells:
         return _placeholder_figure("no v2 cells")
-    sns.set_theme(style="whitegrid")
     fig, ax = _figure((8.5, 4.6))
     markers = {"length": "o", "length-single": "s"}
     done = runs[runs["status"] == "ok"] if "status" in runs else runs
-    palette = dict(zip(sorted({c["arch"] for c in cells}),
-                       sns.color_palette("tab10", len({c["arch"] for c in cells})), strict=True))
+    palette = _palette(c["arch"] for c in cells)
     for c in cells:
         if c.get(x) is None or c.get(y) is None:
             continue
@@ -129,6 +160,7 @@ def cells(cells_: list[dict], runs: pd.DataFrame) -> bytes:
     return _png(cells_figure(cells_, runs))
 
 
+@_themed("whitegrid")
 def accuracy_vs_k_figure(runs: pd.DataFrame, task: str, train_lengths=(1, 3)) -> Figure:
     """Accuracy per test length k per arch (mean over seeds, 95 % band), train range shaded."""
     data = _labelled(runs[(runs["task"] == task) & (runs["status"] == "ok")])
@@ -139,11 +171,12 @@ def accuracy_vs_k_figure(runs: pd.DataFrame, task: str, train_lengths=(1, 3)) ->
     long = data.melt(id_vars=["arch", "seed"], value_vars=cols, var_name="k", value_name="acc")
     long["k"] = long["k"].str[5:].astype(int)
     long = long.dropna(subset=["acc"])
-    sns.set_theme(style="whitegrid")
     fig, ax = _figure((7.5, 4))
     ax.axvspan(train_lengths[0] - 0.5, train_lengths[1] + 0.5, color="0.85", zorder=0,
                label="train range")
-    sns.lineplot(data=long, x="k", y="acc", hue="arch", marker="o", errorbar=("ci", 95), ax=ax)
+    palette = _palette(long["arch"])
+    sns.lineplot(data=long, x="k", y="acc", hue="arch", hue_order=list(palette), palette=palette,
+                 marker="o", errorbar=("ci", 95), ax=ax)
     ax.set_ylim(-0.05, 1.05)
     ax.set_title(f"{task}: accuracy vs number of objects k")
     ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
@@ -162,6 +195,7 @@ MAX_PANELS_PER_ROW = 4
 TITLE_WIDTH = 34  # characters a panel title wraps at (an arch with what differs in its variant)
 
 
+@_themed("ticks")
 def failure_modes_figure(runs: pd.DataFrame, task: str) -> Figure:
     """Per architecture, the share of labelled objects in each evaluator outcome against k
     (stacked, mean over seeds), and extras per sample (dashed, right axis): how a model fails.
@@ -172,7 +206,7 @@ def failure_modes_figure(runs: pd.DataFrame, task: str) -> Figure:
     if data.empty or not ks:
         return _placeholder_figure(f"no per-object outcomes for {task} (results before task "
                                    "version 2)")
-    archs = sorted(data["arch"].unique())
+    archs = sorted(data["arch"].unique(), key=_natural)
     ncols = min(MAX_PANELS_PER_ROW, len(archs))
     nrows = -(-len(archs) // ncols)
     lines = max(textwrap.fill(a, TITLE_WIDTH).count("\n") + 1 for a in archs)
@@ -196,11 +230,12 @@ def failure_modes_figure(runs: pd.DataFrame, task: str) -> Figure:
         if i % ncols != ncols - 1 and i != len(archs) - 1:
             extras.tick_params(labelright=False)
         extras_axes.append(extras)
-        ax.set_title(textwrap.fill(archs[i], TITLE_WIDTH), fontsize=7)
+        ax.set_title(textwrap.fill(archs[i], TITLE_WIDTH), fontsize=8)
         ax.set_ylim(0, 1)
         ax.set_xticks(ks)
-        if i // ncols == nrows - 1 or i + ncols >= len(archs):
+        if i // ncols == nrows - 1 or i + ncols >= len(archs):  # no panel below it
             ax.set_xlabel("k")
+            ax.tick_params(labelbottom=True)
         if i % ncols == 0:
             ax.set_ylabel("share of labelled objects", fontsize=8)
     handles, labels = axes[0].get_legend_handles_labels()
@@ -221,6 +256,7 @@ def failure_modes(runs: pd.DataFrame, task: str) -> bytes:
     return _png(failure_modes_figure(runs, task))
 
 
+@_themed("whitegrid")
 def trajectories_figure(runs: list[dict], title: str) -> Figure:
     """Placed accuracy and the two OOD locality scores against training step (log x), a panel
     each, a line per run (entries of leaderboard.trajectory.summary)."""
@@ -228,7 +264,6 @@ def trajectories_figure(runs: list[dict], title: str) -> Figure:
 
     mixed = len({r["variant"] for r in runs}) > 1
     ticks = sorted({p["step"] for r in runs for p in r["points"]})
-    sns.set_theme(style="whitegrid")
     fig = Figure(figsize=(3.2 * len(SCORES) + 1.2, 2.8))
     axes = fig.subplots(1, len(SCORES), squeeze=False)[0]
     for ax, score in zip(axes, SCORES, strict=True):
@@ -263,12 +298,12 @@ DIAL_SCORES = (("ood_acc", "ood_acc (placed, k = 4..6)"),
                ("cond_interference", "cond_interference (OOD)"))
 
 
+@_themed("whitegrid")
 def radius_dial_figure(dial: dict) -> Figure:
     """ood_acc, cond_locality_ablation and cond_interference against the radius of one dial
     (leaderboard.dial): seed mean (line), the seeds' range (error bar) and each seed (dots)."""
     points = dial["points"]
     radii = np.array([p["radius"] for p in points])  # (R,)
-    sns.set_theme(style="whitegrid")
     fig = Figure(figsize=(11, 3.3))
     axes = fig.subplots(1, len(DIAL_SCORES), sharex=True, squeeze=False)[0]
     for ax, (score, label) in zip(axes, DIAL_SCORES, strict=True):

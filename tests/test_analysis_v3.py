@@ -99,6 +99,15 @@ def test_a_small_gap_is_not_confirmed_and_a_missing_p_enters_holm_as_one():
     assert rep["P2"]["p_holm"] == pytest.approx(min(1, 2 * rep["P2"]["p"]))
 
 
+def test_a_report_says_when_no_run_of_the_design_is_there():
+    from leaderboard.plans import no_runs_of_its_design
+
+    none = v3.analyse_v3(table().assign(seed=0), settings=FAST)
+    assert no_runs_of_its_design(none) == ("no runs of its design among these 24 rows (24 not a "
+                                           "run of the confirm-v3 design)")
+    assert no_runs_of_its_design(v3.analyse_v3(table().iloc[1:], settings=FAST)) is None
+
+
 def test_incomplete_until_every_run_is_there():
     df = table()
     rep = v3.analyse_v3(df.iloc[1:], settings=FAST)

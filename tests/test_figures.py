@@ -102,3 +102,31 @@ def test_the_dial_figure_has_no_overlapping_text():
             for r in (0.08, 0.15, 0.3, 0.6, 0.99) for s in (4, 5, 6)]
     (d,) = dial.radius_dials(pd.DataFrame(rows))
     assert overlaps(plots.radius_dial_figure(d)) == []
+
+
+def test_a_figure_is_drawn_alike_whatever_was_drawn_before(confirm_runs):
+    import matplotlib
+
+    before = dict(matplotlib.rcParams)
+    first = plots.failure_modes(confirm_runs, "length")
+    plots.locality_scatter(confirm_runs)  # a whitegrid figure in between
+    assert plots.failure_modes(confirm_runs, "length") == first
+    assert dict(matplotlib.rcParams) == before  # the caller's settings are left as they were
+
+
+def test_variants_are_listed_in_natural_order_with_one_color_each():
+    from matplotlib.colors import to_hex
+
+    runs = pd.read_csv(DOCS / "confirm-v3" / "runs.csv")
+    curves = plots.accuracy_vs_k_figure(runs, "length-single")
+    handles, labels = curves.axes[0].get_legend_handles_labels()
+    labels, handles = labels[1:], handles[1:]  # after the shaded train range
+    assert labels == ["unet-xattn", *(f"unet-xattn-local (radius={r})"
+                                      for r in (0.08, 0.15, 0.3, 0.6, 0.99))]
+    color = {label: to_hex(h.get_color()) for label, h in zip(labels, handles, strict=True)}
+    scatter = plots.locality_scatter_figure(runs)
+    points = dict(zip(*scatter.axes[0].get_legend_handles_labels()[::-1], strict=True))
+    shared = [label for label in labels if label in points]
+    assert len(shared) == 5  # radius 0.99's runs are all under-trained: hollow, not in the hue
+    for label in shared:  # the same variant, the same color in both figures
+        assert to_hex(points[label].get_markerfacecolor()) == color[label], label

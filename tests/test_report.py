@@ -191,7 +191,9 @@ def test_report_shows_the_analysis_plans_and_how_samples_fail(report):
     # The synthetic runs are smoke-profile seeds 0 and 1: no v2 cell, so no verdict can be had.
     assert v2["primary"]["verdict"] == "not confirmed" and v2["primary"]["n"] == 0
     html = report["html"]
-    assert 'id="analysis"' in html and 'id="v2-primary-verdict"' in html
+    # ... and the page says so in one line instead of a table of empty tests.
+    assert 'id="analysis"' in html and 'id="v2-none"' in html
+    assert 'id="v2-primary-verdict"' not in html and 'id="v3-none"' in html
     assert 'id="failure-modes"' in html and 'class="failures"' in html
     runs = pd.read_csv(report["paths"]["runs.csv"])
     assert {"train_acc", "share_faint_k5", "placed_k5", "trained"} <= set(runs.columns)
@@ -248,3 +250,21 @@ def test_report_draws_and_tables_the_trajectories(tmp_path):
 def test_a_report_without_trajectories_says_so(report):
     assert report["json"]["trajectories"]["runs"] == []
     assert "No run recorded a trajectory" in report["html"]
+
+
+@pytest.mark.parametrize("value, digits, text", [
+    (0.12345, 3, "0.123"), (0.0004, 3, "4.0e-04"), (4.6e-05, 4, "4.6e-05"), (0.0, 3, "0.000"),
+    (-0.0002, 3, "-2.0e-04"), (0.0005, 3, "0.001"), (123456.0, 3, "1.23e+05"), (None, 3, "—"),
+    (math.nan, 3, "—"), (7, 3, "7")])
+def test_numbers_too_small_for_their_decimals_are_not_shown_as_zero(value, digits, text):
+    from leaderboard.html import fmt
+
+    assert fmt(value, digits) == text
+
+
+def test_whole_number_columns_are_written_out():
+    from leaderboard.html import cell
+
+    assert cell({"n_params": 114144.0}, "n_params") == {"col": "n_params", "text": "114,144",
+                                                        "ci": None}
+    assert cell({"n_params": None}, "n_params")["text"] == "—"
