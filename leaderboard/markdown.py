@@ -91,10 +91,10 @@ def verdict_lines(report: dict) -> list[str]:
     """The pre-registered plans' verdicts (v2, v3) with their numbers."""
     analysis = report.get("analysis") or {}
     lines = []
-    v2 = analysis.get("v2") or {}
-    if v2.get("primary") and no_runs_of_its_design(v2):
-        lines += [f"v2 (pre-registered {v2.get('registered')}, seeds 1-3): "
-                  f"{no_runs_of_its_design(v2)}.", ""]
+    v2, v3 = analysis.get("v2") or {}, analysis.get("v3") or {}
+    absent = {plan: no_runs_of_its_design(result) for plan, result in (("v2", v2), ("v3", v3))}
+    if v2.get("primary") and absent["v2"]:
+        lines += [f"v2 (pre-registered {v2.get('registered')}, seeds 1-3): {absent['v2']}.", ""]
     elif v2.get("primary"):
         p, i, d = v2["primary"], v2.get("intervention") or {}, v2.get("dose_response") or {}
         rows = [["primary: ρ(cond_locality_ablation, ood_acc) over cells", f"ρ = {fmt(p['rho'])}",
@@ -108,7 +108,6 @@ def verdict_lines(report: dict) -> list[str]:
                   fmt(d.get("p"), 4), fmt(d.get("n")), d.get("verdict")]]
         lines += [f"### v2 (pre-registered {v2.get('registered')})", "",
                   *table(["test", "statistic", "p", "n", "verdict"], rows), ""]
-    v3 = analysis.get("v3") or {}
     if v3.get("status") == "complete":
         rows = [["P1 intervention: radius 0.15 − unet-xattn", f"gap = {fmt(v3['P1']['gap'])}",
                  f"[{fmt(v3['P1']['ci'][0])}, {fmt(v3['P1']['ci'][1])}]",
@@ -127,9 +126,9 @@ def verdict_lines(report: dict) -> list[str]:
                          rows), "", f"{v3['P3'].get('reading')}.", ""]
         for t in v3_view.descriptive_tables(v3):
             lines += [f"**{t['title']}**", "", *table(t["header"], t["rows"]), ""]
-    elif v3.get("status") and no_runs_of_its_design(v3):
+    elif v3.get("status") and absent["v3"]:
         lines += [f"v3 (pre-registered {v3.get('registered')}, the confirm-v3 suite): "
-                  f"{no_runs_of_its_design(v3)}.", ""]
+                  f"{absent['v3']}.", ""]
     elif v3.get("status"):
         lines += [f"v3: {v3['status']} runs of its design are here.", ""]
     return lines
