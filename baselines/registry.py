@@ -11,11 +11,26 @@ import torch
 from tasks.registry import Registry
 
 REGISTRY: Registry[torch.nn.Module] = Registry("architecture")
+# Per architecture, hyperparameters added after results existed, with the value every earlier run
+# had: at that value they stay out of the config (so out of the run id and the variant), as
+# bench.run.profiles.ADDED_FIELDS does for profile fields, and no finished run changes id.
+ADDED_HPARAMS: dict[str, dict[str, Any]] = {}
 
 
-def register(name: str, factory: Callable[..., torch.nn.Module], description: str = "") -> None:
-    """Register an architecture preset; duplicates are rejected."""
+def register(name: str, factory: Callable[..., torch.nn.Module], description: str = "", *,
+             added: dict[str, Any] | None = None) -> None:
+    """Register an architecture preset; duplicates are rejected. `added`: hyperparameters the
+    factory gained after runs of it existed, each with the value those runs had."""
     REGISTRY.register(name, factory, description)
+    if added:
+        ADDED_HPARAMS[name] = dict(added)
+
+
+def config_hparams(name: str, hparams: dict[str, Any]) -> dict[str, Any]:
+    """`hparams` as a config records them: an added hyperparameter at its original value left
+    out (ADDED_HPARAMS)."""
+    added = ADDED_HPARAMS.get(name, {})
+    return {k: v for k, v in hparams.items() if not (k in added and v == added[k])}
 
 
 def _declared(name: str) -> tuple[dict[str, inspect.Parameter], bool]:
@@ -46,7 +61,7 @@ def declared_config(name: str, **given) -> dict | None:
     unknown = sorted(set(given) - set(keyword))
     if unknown:
         raise ValueError(f"unknown hparams {unknown} for {name!r}; valid: {', '.join(keyword)}")
-    return {"name": name, "hparams": {**hparams(name), **given}}
+    return {"name": name, "hparams": config_hparams(name, {**hparams(name), **given})}
 
 
 def get(name: str, task, **hparams) -> torch.nn.Module:
@@ -56,7 +71,11 @@ def get(name: str, task, **hparams) -> torch.nn.Module:
     unknown = sorted(set(hparams) - set(keyword))
     if unknown and not open_ended:
         raise ValueError(f"unknown hparams {unknown} for {name!r}; valid: {', '.join(keyword)}")
-    return REGISTRY.get(name, task, **hparams)
+    model = REGISTRY.get(name, task, **hparams)
+    config = getattr(model, "config", None)
+    if isinstance(config, dict) and isinstance(config.get("hparams"), dict):
+        config["hparams"] = config_hparams(name, config["hparams"])
+    return model
 
 
 def takes(name: str, keyword: str) -> bool:

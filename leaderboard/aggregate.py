@@ -7,13 +7,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from bench.results import (
-    LOCALITY_METRICS,
-    RECORD_ONLY_FIELDS,
-    Metrics,
-    Store,
-    higher_is_better,
-)
+from bench.results import LOCALITY_METRICS, Metrics, Store, higher_is_better
+from bench.results.variant import Variant
 from leaderboard import competence, stats
 
 COLOR_METRICS = ("color_acc", "heldout_pair_acc", "seen_pair_acc", "feature_entanglement",
@@ -55,18 +50,17 @@ def _flatten_entanglement(ent: dict | None) -> dict:
     return out
 
 
-def variant(spec: dict) -> str:
-    """The row label beside task and arch: profile, then its overrides, then the architecture's
-    hyperparameters (`arch:radius=0.2`), then "scored" for a run of `compbench score`, so runs
-    that differ in any of them never average (a scored checkpoint never with its trained run).
+def variant(spec: dict, resolved: dict | None = None) -> str:
+    """The row label beside task and arch (bench.results.variant.Variant's text form), so runs
+    that differ in profile, overrides, hyperparameters, task options or scoring never average."""
+    return str(Variant.of_run(spec, resolved))
 
-    Record-only overrides (RECORD_ONLY_FIELDS, e.g. track_points) are left out: they add records
-    and change no number, so a run that records its trajectory, or says explicitly that it does
-    not (the confirm suite's track_points=0), shares its row with runs written without them."""
-    parts = [f"{k}={v}" for k, v in spec.get("overrides") or [] if k not in RECORD_ONLY_FIELDS]
-    parts += [f"arch:{k}={v}" for k, v in spec.get("arch_overrides") or []]
-    parts += ["scored"] if spec.get("scored") else []
-    return "+".join([spec.get("profile", ""), *parts]) if parts else spec.get("profile", "")
+
+def task_option_columns(resolved: dict) -> dict:
+    """task_<name>: the declared options of the run's task (defaults included; none for a task
+    that declares none), so an analysis reads an option from its own column."""
+    options = resolved.get("task_options") or {}
+    return {f"task_{k}": v for k, v in sorted(options.items()) if k != "resolution"}
 
 
 def hparam_columns(resolved: dict) -> dict:
@@ -83,7 +77,7 @@ def run_row(m: Metrics) -> dict:
     git = prov.get("git") or {}
     resolved = m.resolved or {}
     row = {"task": spec.get("task"), "arch": spec.get("arch"), "seed": spec.get("seed"),
-           "profile": spec.get("profile"), "variant": variant(spec),
+           "profile": spec.get("profile"), "variant": variant(spec, m.resolved),
            "status": m.status, "error": m.error, "attempts": m.attempts, "trained": m.trained}
     acc = m.accuracy
     if acc:
@@ -124,6 +118,7 @@ def run_row(m: Metrics) -> dict:
                 row[f"{metric}{suffix}_s{_sigma_key(sigma)}"] = value
     row.update(_flatten_entanglement(m.entanglement))
     row.update(hparam_columns(resolved))
+    row.update(task_option_columns(resolved))
     train, arch, timings = m.train or {}, m.arch or {}, m.timings or {}
     row.update(
         train_seconds=train.get("seconds"), steps=train.get("steps"),
@@ -151,7 +146,7 @@ def runs_table(records: list[Metrics]) -> pd.DataFrame:
 
 
 _NOT_SUMMARISED = re.compile(
-    r"(_s\d|_lo$|_hi$|^n_k\d|^hp_|^(seed|attempts|task_version|locality_radius)$)")
+    r"(_s\d|_lo$|_hi$|^n_k\d|^hp_|^task_|^(seed|attempts|locality_radius)$)")
 
 
 def leaderboard_metrics(runs: pd.DataFrame) -> list[str]:

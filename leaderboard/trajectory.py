@@ -52,7 +52,8 @@ def run_trajectory(m: Metrics) -> dict | None:
     steps = [p["step"] for p in points]
     spec = m.spec
     return {"task": spec.get("task"), "arch": spec.get("arch"), "seed": spec.get("seed"),
-            "variant": variant(spec), "run_id": m.run_id, "ema": m.trajectory.get("ema"),
+            "variant": variant(spec, m.resolved), "run_id": m.run_id,
+            "ema": m.trajectory.get("ema"),
             "lengths": m.trajectory.get("lengths"), "sigmas": m.trajectory.get("sigmas"),
             "points": points,
             "crossing": {s: crossing(steps, [p[s] for p in points]) for s in SCORES}}

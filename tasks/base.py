@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,17 @@ def scene_seeds(seed: int, split: str, k: int, n: int) -> list[int]:
     return [int(w) for w in words]
 
 
+@dataclass(frozen=True)
+class TaskOption:
+    """An option a task declares beside `resolution`: its valid values and the default. A declared
+    option enters a run's id, its row's variant (`task:NAME=VALUE`) and a `task_NAME` column of
+    runs.csv; a task that declares none keeps every id it had."""
+
+    default: object
+    choices: tuple
+    description: str = ""
+
+
 class Task:
     """A procedural CLEVR-like task at one resolution (subclasses choose labels and attributes).
 
@@ -41,6 +53,8 @@ class Task:
       conditioning seen in training (one label per scene on length-single: k = 1 only).
     - `train_acc_excludes_heldout`: whether `train_acc` counts only scenes without a held-out
       color pair (seen-pair accuracy, on color).
+    - `declared_options`: name -> TaskOption, the options it takes beside `resolution` (none by
+      default); `option_values` holds the instance's, defaults filled in.
     """
 
     name = "task"
@@ -54,11 +68,10 @@ class Task:
     extras_allowed = False
     train_condition_lengths: tuple[int, ...] = (1, 2, 3)
     train_acc_excludes_heldout = False
+    declared_options: dict[str, TaskOption] = {}
 
     def __init__(self, resolution: int = 32, **options):
-        if options:
-            raise ValueError(f"task {self.name!r} has no option(s) {', '.join(sorted(options))}; "
-                             "valid: resolution")
+        self.option_values = self.resolve_options(options)
         if isinstance(resolution, bool) or resolution not in self.supported_resolutions:
             valid = ", ".join(str(r) for r in self.supported_resolutions)
             raise ValueError(
@@ -67,8 +80,26 @@ class Task:
         self.geometry = geometry(resolution)
         self._evaluator = None
 
+    @classmethod
+    def resolve_options(cls, options: dict) -> dict:
+        """Every declared option's value (the given one, else its default); an undeclared name or
+        a value outside its choices is a ValueError naming the valid ones."""
+        unknown = sorted(set(options) - set(cls.declared_options))
+        if unknown:
+            valid = ", ".join(["resolution", *cls.declared_options])
+            raise ValueError(f"task {cls.name!r} has no option(s) {', '.join(unknown)}; "
+                             f"valid: {valid}")
+        for name, value in options.items():
+            choices = cls.declared_options[name].choices
+            if isinstance(value, bool) or value not in choices:
+                raise ValueError(f"task {cls.name!r}: {name}={value!r} is not valid; valid: "
+                                 f"{', '.join(str(c) for c in choices)}")
+        return {name: options.get(name, option.default)
+                for name, option in cls.declared_options.items()}
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, resolution={self.resolution})"
+        options = "".join(f", {k}={v!r}" for k, v in self.option_values.items())
+        return f"{type(self).__name__}(name={self.name!r}, resolution={self.resolution}{options})"
 
     # Properties of the contract.
     @property

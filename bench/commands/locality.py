@@ -15,7 +15,7 @@ def run_locality(model, spec, out, n: int | None = None, seed: int = 0) -> tuple
     from bench.metrics import locality, pictures
     from bench.results.io import atomic_write, pretty_json
 
-    task = tasks.get(spec.task, **spec.task_options())
+    task = tasks.get(spec.task, **spec.task_kwargs())
     p = spec.profile_resolved()
     denoiser = p.denoiser(model)
     result = locality.measure(model, task, n=n or p.locality_n, n_ablation=p.ablation_n,
@@ -100,7 +100,7 @@ def measure_cost(
         result = train(spec, threads=1)
         import tasks
 
-        task = tasks.get(task_name, **spec.task_options())
+        task = tasks.get(task_name, **spec.task_kwargs())
         full = RunSpec(task_name, arch, 0, profile).profile_resolved()
         n = n if n is not None else full.locality_n
         t0 = time.perf_counter()

@@ -88,7 +88,7 @@ def check_arch(arch: str, *, task: str, steps: int, device: str) -> dict:
     if not on_device(model, device):
         raise RuntimeError(f"model tensors not all on {device} after training")
     p = spec.profile_resolved()
-    t = tasks_pkg.get(task, **spec.task_options())
+    t = tasks_pkg.get(task, **spec.task_kwargs())
     scenes = t.scenes("test", 3, p.samples_per_k, 0)
     t0 = time.perf_counter()
     x = sampling.generate(model, t, scenes, seed=0, steps=p.sampler_steps, device=device)

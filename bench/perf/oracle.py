@@ -22,7 +22,7 @@ def measure_oracle(task: str, n_images: int, *, profile: str = "quick", batch: i
     with torch_threads(threads), torch.no_grad():
         fitted = train(spec)  # the train stage's fit_reference: no optimiser step
         model, fit_s = fitted.model, fitted.log["seconds"]
-        task_ = tasks.get(spec.task, **spec.task_options())
+        task_ = tasks.get(spec.task, **spec.task_kwargs())
         scenes = task_.scenes("test", max(task_.train_lengths), batch, seeds.EVAL_SCENES)
         tokens, mask = (torch.from_numpy(a) for a in task_.conditioners(scenes))
         x = torch.randn(batch, 3, task_.resolution, task_.resolution,

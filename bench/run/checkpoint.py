@@ -56,7 +56,7 @@ def load(path: str | os.PathLike, device: torch.device | str = "cpu"):
     if config["name"] not in baselines.REGISTRY or spec.arch not in baselines.REGISTRY:
         plugins.load_entry_points()
         plugins.register_all((spec.arch, config["name"]))
-    task = tasks.get(spec.task, **spec.task_options())
+    task = tasks.get(spec.task, **spec.task_kwargs())
     if config["name"] in baselines.REGISTRY:
         model = baselines.get(config["name"], task, **config.get("hparams", {}))
     else:

@@ -230,7 +230,7 @@ def execute(spec, *, threads: int | None = None, device: str | None = None) -> R
     with torch_threads(threads):
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        task = tasks.get(spec.task, **spec.task_options())
+        task = tasks.get(spec.task, **spec.task_kwargs())
         p = spec.profile_resolved()
         tracker = track.Tracker(spec, task, device) if p.track_points else None
         trained = train_stage(spec, threads=None, device=device, track=tracker)  # threads set

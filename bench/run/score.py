@@ -113,7 +113,7 @@ def _resolved(base: dict):
         probe = RunSpec(**base)
     except ValueError as err:
         raise ScoreError(str(err), "--set") from None
-    return probe, _task(probe.task, probe.task_options())
+    return probe, _task(probe.task, probe.task_kwargs())
 
 
 def _from_denoiser(denoiser: str, *, task, name, seed, profile, parsed: dict, device: str):

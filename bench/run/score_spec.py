@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.results.io import canonical_json, config_hash
-from bench.run.spec import HARNESS_VERSION, JsonSpec, RunSpec
+from bench.run.spec import HARNESS_VERSION, JsonSpec, RunSpec, resolved_task_options
 
 
 class ScoreError(ValueError):
@@ -40,6 +40,7 @@ class ScoreSpec(JsonSpec):
     weights_sha256: str | None = None
     path: str | None = dataclasses.field(default=None, compare=False)
     from_run_id: str | None = dataclasses.field(default=None, compare=False)
+    task_options: tuple[tuple[str, Any], ...] = ()  # the task's declared options given
 
     def __post_init__(self):
         if (self.denoiser is None) == (self.checkpoint is None):
@@ -47,19 +48,20 @@ class ScoreSpec(JsonSpec):
         base = self._base  # checks the profile, the overrides and the seed as RunSpec does
         object.__setattr__(self, "overrides", base.overrides)
         object.__setattr__(self, "arch_overrides", base.arch_overrides)
+        object.__setattr__(self, "task_options", base.task_options)
 
     @functools.cached_property
     def _base(self) -> RunSpec:
         return RunSpec(self.task, self.arch, self.seed, self.profile, self.overrides,
-                       self.arch_overrides)
+                       self.arch_overrides, self.task_options)
 
     def profile_resolved(self):
         """The profile with the overrides applied (sampler and sizes of the scoring)."""
         return self._base.profile_resolved()
 
-    def task_options(self) -> dict:
+    def task_kwargs(self) -> dict:
         """Keyword options for tasks.get(self.task, ...)."""
-        return self._base.task_options()
+        return self._base.task_kwargs()
 
     def source(self) -> dict:
         """What is scored, as it enters the identity."""
@@ -72,10 +74,10 @@ class ScoreSpec(JsonSpec):
         harness version (JSON-ready)."""
         import tasks
 
-        options = self.task_options()
+        task = tasks.get(self.task, **self.task_kwargs())
         return {"scored": self.source(), "weights_sha256": self.weights_sha256,
-                "task": self.task, "task_options": options,
-                "task_version": tasks.get(self.task, **options).version, "seed": self.seed,
+                "task": self.task, "task_options": resolved_task_options(task),
+                "task_version": task.version, "seed": self.seed,
                 "profile": self.profile_resolved().to_dict(records=False),  # nothing trains
                 "harness_version": HARNESS_VERSION}
 
@@ -102,6 +104,7 @@ class ScoreSpec(JsonSpec):
         base = RunSpec.from_json(d)  # the RunSpec fields, read (and checked) as a RunSpec's
         return cls(task=base.task, arch=base.arch, seed=base.seed, profile=base.profile,
                    overrides=base.overrides, arch_overrides=base.arch_overrides,
+                   task_options=base.task_options,
                    denoiser=scored.get("denoiser"),
                    checkpoint=None if ckpt is None else canonical_json(
                        {"spec": ckpt["spec"], "config": ckpt["config"]}),

@@ -65,20 +65,20 @@ def _pairs(items, what: str) -> dict[str, Any]:
     return seen
 
 
-def parse_arch_override(text: str) -> tuple[str, Any]:
-    """Parse a CLI architecture hyperparameter "key=value": JSON numbers and booleans are typed,
-    anything else stays a string (the factory's signature checks the name when the spec resolves).
+def parse_arch_override(text: str, what: str = "architecture hyperparameter") -> tuple[str, Any]:
+    """Parse a CLI architecture hyperparameter (or task option: `what`) "key=value": JSON numbers
+    and booleans are typed, anything else stays a string (the factory's signature, or the task's
+    declared options, check the name when the spec resolves).
     """
     if "=" not in text:
-        raise ValueError(f"architecture hyperparameter {text!r} must look like key=value")
+        raise ValueError(f"{what} {text!r} must look like key=value")
     key, raw = (s.strip() for s in text.split("=", 1))
     try:
         value = json.loads(raw)
     except ValueError:
         value = raw
     if isinstance(value, list | dict) or value is None:
-        raise ValueError(f"architecture hyperparameter {text!r}: {raw!r} is not a number, "
-                         "boolean or word")
+        raise ValueError(f"{what} {text!r}: {raw!r} is not a number, boolean or word")
     return key, value
 
 
@@ -97,8 +97,9 @@ class JsonSpec:
 
 @dataclass(frozen=True)
 class RunSpec(JsonSpec):
-    """One run: task, architecture, seed, profile name, profile overrides ((key, value), ...)
-    and architecture hyperparameter overrides (e.g. (("radius", 0.2),); width is the profile's).
+    """One run: task, architecture, seed, profile name, profile overrides ((key, value), ...),
+    architecture hyperparameter overrides (e.g. (("radius", 0.2),); width is the profile's) and
+    the task's declared options (e.g. (("heldout_bands", 2),); resolution is the profile's).
 
     Construction checks every name and value: a profile field or task option that the profile or
     the task rejects is a ValueError here, before anything runs.
@@ -110,6 +111,7 @@ class RunSpec(JsonSpec):
     profile: str
     overrides: tuple[tuple[str, Any], ...] = ()
     arch_overrides: tuple[tuple[str, Any], ...] = ()
+    task_options: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self):
         profiles.get(self.profile)  # unknown profile -> error listing the known ones
@@ -122,15 +124,21 @@ class RunSpec(JsonSpec):
             raise ValueError("width is a profile field: use the override width=..., not an "
                              "architecture hyperparameter")
         object.__setattr__(self, "arch_overrides", tuple(sorted(arch_overrides.items())))
+        task_options = _pairs(self.task_options, "task option")
+        if "resolution" in task_options:
+            raise ValueError("resolution is a profile field: use the override resolution=..., "
+                             "not a task option")
+        object.__setattr__(self, "task_options", tuple(sorted(task_options.items())))
         self.profile_resolved()  # the profile's own checks (steps >= 1, sampler, ...)
 
     def profile_resolved(self) -> profiles.Profile:
         """The profile with the overrides applied."""
         return dataclasses.replace(profiles.get(self.profile), **dict(self.overrides))
 
-    def task_options(self) -> dict:
-        """Keyword options for tasks.get(self.task, ...)."""
-        return {"resolution": self.profile_resolved().resolution}
+    def task_kwargs(self) -> dict:
+        """Keyword options for tasks.get(self.task, ...): the profile's resolution and the task
+        options given."""
+        return {"resolution": self.profile_resolved().resolution, **dict(self.task_options)}
 
     def arch_hparams(self) -> dict:
         """Keyword hparams for baselines.get(self.arch, task, ...): the profile's width (for an
@@ -149,15 +157,15 @@ class RunSpec(JsonSpec):
         """Every resolved hyperparameter plus task name/options/version, arch, seed (JSON-ready)."""
         import tasks  # late: heavy to import
 
-        options = self.task_options()
-        version = tasks.get(self.task, **options).version
+        task = tasks.get(self.task, **self.task_kwargs())
         return {
             "task": self.task,
-            "task_options": options,
-            "task_version": version,
+            "task_options": resolved_task_options(task),
+            "task_version": task.version,
             "arch": self.arch,
             "arch_hparams": self.arch_hparams(),
-            "arch_config": arch_config(self.arch, self.task, options, self.arch_hparams()),
+            "arch_config": arch_config(self.arch, self.task, self.task_kwargs(),
+                                       self.arch_hparams()),
             "seed": self.seed,
             "profile": self.profile_resolved().to_dict(),
             "diffusion": {"P_mean": diffusion.P_MEAN, "P_std": diffusion.P_STD,
@@ -172,23 +180,35 @@ class RunSpec(JsonSpec):
         return config_hash(self.resolve())
 
     def to_dict(self) -> dict:
-        """The spec itself (not its resolution) as plain data; arch_overrides only when set."""
+        """The spec itself (not its resolution) as plain data; arch_overrides and task_options
+        only when set."""
         d = {"task": self.task, "arch": self.arch, "seed": self.seed, "profile": self.profile,
              "overrides": [list(kv) for kv in self.overrides]}
         if self.arch_overrides:
             d["arch_overrides"] = [list(kv) for kv in self.arch_overrides]
+        if self.task_options:
+            d["task_options"] = [list(kv) for kv in self.task_options]
         return d
 
     @classmethod
     def from_json(cls, text: str | dict) -> RunSpec:
         """Inverse of to_json (also accepts the decoded dict)."""
         d = cls.decoded(text)
-        unknown = set(d) - {"task", "arch", "seed", "profile", "overrides", "arch_overrides"}
+        unknown = set(d) - {"task", "arch", "seed", "profile", "overrides", "arch_overrides",
+                            "task_options"}
         if unknown:
             raise ValueError(f"unknown RunSpec keys {sorted(unknown)}")
         return cls(task=d["task"], arch=d["arch"], seed=d["seed"], profile=d["profile"],
                    overrides=tuple((k, v) for k, v in d.get("overrides", ())),
-                   arch_overrides=tuple((k, v) for k, v in d.get("arch_overrides", ())))
+                   arch_overrides=tuple((k, v) for k, v in d.get("arch_overrides", ())),
+                   task_options=tuple((k, v) for k, v in d.get("task_options", ())))
+
+
+def resolved_task_options(task) -> dict:
+    """A built task's options as a run resolves them: its resolution, then every option it
+    declares with its value (defaults included), so giving a default explicitly or not is the
+    same run; a task that declares none resolves as before options existed."""
+    return {"resolution": task.resolution, **task.option_values}
 
 
 def arch_config(arch: str, task: str, options: dict, hparams: dict) -> dict | None:

@@ -76,7 +76,7 @@ def build(spec: RunSpec, device: torch.device | str = "cpu"):
     import baselines
     import tasks
 
-    task = tasks.get(spec.task, **spec.task_options())
+    task = tasks.get(spec.task, **spec.task_kwargs())
     with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG as it was
         torch.manual_seed(seeds.derive(spec.seed, Stream.INIT))
         model = baselines.get(spec.arch, task, **spec.arch_hparams())

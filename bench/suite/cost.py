@@ -58,7 +58,7 @@ def training_cost(spec: RunSpec) -> float:
     if declared:
         import tasks
 
-        n_lengths = len(tasks.get(spec.task, **spec.task_options()).test_lengths)
+        n_lengths = len(tasks.get(spec.task, **spec.task_kwargs()).test_lengths)
         calls = p.sampler_steps * (2 if p.sampler == "heun" else 1)
         return float(macs) * calls * p.samples_per_k * n_lengths
     return float(macs) * p.batch_size * p.steps
