@@ -193,7 +193,7 @@ def leaderboard_table(runs: pd.DataFrame) -> pd.DataFrame:
     board["rank"] = np.nan
     # Ranked within a task across the variants of one profile (a radius dial's rows rank against
     # each other and their twins); a row that stands alone gets no rank.
-    profile = board["variant"].astype(str).str.split("+").str[0]
+    profile = board["variant"].map(lambda v: Variant.parse(v).profile)
     for _, group in board.groupby([board["task"], profile]):
         # Reference rows (the oracle, outside denoisers) are shown beside the ranking, not in it.
         ranked = group[~group["under_trained"] & group["ood_acc"].notna() & group["trained"]]
@@ -207,27 +207,3 @@ def leaderboard_table(runs: pd.DataFrame) -> pd.DataFrame:
     board = board[first + [c for c in board.columns if c not in first]]
     return board.sort_values(["task", "rank", "variant", "arch"], na_position="last",
                              kind="stable").reset_index(drop=True)
-
-
-def _without_arch_hparams(variant: str) -> str:
-    """The variant without its `+arch:...` parts: what a local twin shares with its global one."""
-    return "+".join(p for p in str(variant).split("+") if not p.startswith("arch:"))
-
-
-def intervention_pairs(board: pd.DataFrame) -> list[dict]:
-    """Each `X-local` row (each of its variants, e.g. every radius) beside its global twin `X`
-    of the same task and the same variant without the local twin's own hyperparameters."""
-    pairs = []
-    rows = {(r["task"], r["variant"], r["arch"]): r for r in board.to_dict("records")}
-    for (task, variant, arch), local in sorted(rows.items()):
-        twin = (task, _without_arch_hparams(variant), arch[: -len("-local")])
-        if not arch.endswith("-local") or twin not in rows:
-            continue
-        glob = rows[twin]
-        entry = {"task": task, "variant": variant, "local": arch, "global": glob["arch"]}
-        for col in ("id_acc", "ood_acc", "cond_locality"):
-            entry[f"{col}_local"], entry[f"{col}_global"] = local.get(col), glob.get(col)
-        if entry["ood_acc_local"] is not None and entry["ood_acc_global"] is not None:
-            entry["ood_acc_gain"] = entry["ood_acc_local"] - entry["ood_acc_global"]
-        pairs.append(entry)
-    return pairs

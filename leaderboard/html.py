@@ -13,9 +13,10 @@ import jinja2
 import pandas as pd
 
 from bench.results.definitions import window_label
-from leaderboard import competence
-from leaderboard.plans import no_runs_of_its_design
-from leaderboard.variants import arch_parts, short_labels
+from bench.results.variant import Variant
+from leaderboard import competence, plan_view
+from leaderboard.numbers import fmt
+from leaderboard.variants import short_labels
 
 TEMPLATE = "leaderboard.html.j2"
 
@@ -35,23 +36,12 @@ TABLE_COLUMNS = [("train_acc", "train acc"), ("id_acc", "id acc"), ("ood_acc", "
 WHOLE_NUMBER_COLUMNS = ("n_params", "train_seconds")  # shown without decimals or intervals
 
 
-def fmt(value, digits: int = 3) -> str:
-    """A number for display ('—' for missing)."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    if isinstance(value, float):
-        if value != 0 and abs(value) < 0.5 * 10.0 ** -digits:  # would read as 0.000
-            return f"{value:.1e}"
-        return f"{value:.{digits}f}" if abs(value) < 1e4 else f"{value:.3g}"
-    return str(value)
-
-
 def data_uri(png: bytes) -> str:
     """A PNG as a data: URI, so the page needs no other file."""
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
-ENV.filters.update(fmt=fmt, data_uri=data_uri, no_runs=no_runs_of_its_design)
+ENV.filters.update(fmt=fmt, data_uri=data_uri)
 
 
 def _finite(*values) -> bool:
@@ -87,7 +77,7 @@ def leaderboard_tables(board: pd.DataFrame) -> list[dict]:
                          "under_trained": bool(row.get("under_trained")),
                          "cells": [cell(row, c) for c, _ in cols]})
         tables.append({"task": task,
-                       "profiles": list(dict.fromkeys(str(v).split("+")[0]
+                       "profiles": list(dict.fromkeys(Variant.parse(v).profile
                                                       for v in group["variant"])),
                        "show_variant": group["variant"].nunique() > 1,  # only where mixed
                        "labels": [label for _, label in cols], "rows": rows})
@@ -110,28 +100,21 @@ def provenance_lines(prov: dict) -> dict:
 
 
 def render(*, report: dict, board: pd.DataFrame, runs: pd.DataFrame, corrupt: list,
-           scatter: bytes, curves: dict[str, bytes], samples: list[tuple[str, bytes]],
+           plans: list[dict], curves: dict[str, bytes], samples: list[tuple[str, bytes]],
            failures: dict[str, bytes] | None = None,
            pictures: list[tuple[str, bytes]],
-           over_training: dict[str, bytes] | None = None,
-           dials: dict[str, bytes] | None = None, v2_cells: bytes | None = None,
-           v3_tables: list[dict] | None = None) -> str:
-    """The whole page, from templates/leaderboard.html.j2."""
-    corr = report.get("correlation") or {}
-    left_out = ", ".join(f"{n} {why}" for why, n in (corr.get("left_out") or {}).items())
+           over_training: dict[str, bytes] | None = None) -> str:
+    """The whole page, from templates/leaderboard.html.j2; `plans` are the plans' views
+    (leaderboard.plan_view.view), shown with one loop."""
     return ENV.get_template(TEMPLATE).render(
-        counts=report["counts"], tables=leaderboard_tables(board),
-        corr=corr, left_out=left_out, analysis=report.get("analysis") or {},
-        secondary=corr.get("secondary") or [], scatter=scatter, curves=sorted(curves.items()),
+        counts=report["counts"], tables=leaderboard_tables(board), plans=plans,
+        test_header=plan_view.TEST_HEADER,
+        curves=sorted(curves.items()),
         failure_figures=sorted((failures or {}).items()),
         trajectories=report.get("trajectories") or {"runs": []},
         trajectory_labels=short_labels(r["variant"] for r in
                                        (report.get("trajectories") or {}).get("runs") or []),
         trajectory_figures=sorted((over_training or {}).items()),
-        dials=report.get("dials") or [], dial_figures=sorted((dials or {}).items()),
-        intervention=[{**p, "label": arch_parts(p["variant"])}
-                      for p in report.get("intervention") or []],
-        failed=failed_runs(runs), v2_cells=v2_cells, v3_tables=v3_tables or [],
-        corrupt=corrupt, samples=samples, pictures=pictures,
+        failed=failed_runs(runs), corrupt=corrupt, samples=samples, pictures=pictures,
         provenance=provenance_lines(report.get("provenance") or {}),
         ood_window=window_label("ood"), competence=competence.CURRENT.label)

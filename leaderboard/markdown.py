@@ -5,15 +5,16 @@ folder beside the page (PAGE without `.md`)."""
 
 from __future__ import annotations
 
+import datetime
 import os
 from pathlib import Path
 
 import pandas as pd
 
 from bench.results import atomic_write
-from leaderboard import plots, v3_view
-from leaderboard.html import fmt  # one number format for the page and the HTML
-from leaderboard.plans import no_runs_of_its_design
+from leaderboard import plan_view, plans, plots
+from leaderboard.numbers import fmt
+from leaderboard.plans.result import PlanResult
 from leaderboard.variants import short_labels
 
 BOARD_COLUMNS = (("train_acc", "train_acc"), ("id_acc", "id_acc"), ("ood_acc", "ood_acc"),
@@ -29,8 +30,6 @@ def table(header: list[str], rows: list[list]) -> list[str]:
 
 def _after(started: str, seconds: float | None) -> str | None:
     """The ISO time `seconds` after `started` (None where either is unknown)."""
-    import datetime
-
     if seconds is None:
         return None
     end = datetime.datetime.fromisoformat(started) + datetime.timedelta(seconds=seconds)
@@ -87,69 +86,44 @@ def board_lines(report: dict) -> list[str]:
     return lines
 
 
-def verdict_lines(report: dict) -> list[str]:
-    """The pre-registered plans' verdicts (v2, v3) with their numbers."""
-    analysis = report.get("analysis") or {}
-    lines = []
-    v2, v3 = analysis.get("v2") or {}, analysis.get("v3") or {}
-    absent = {plan: no_runs_of_its_design(result) for plan, result in (("v2", v2), ("v3", v3))}
-    if v2.get("primary") and absent["v2"]:
-        lines += [f"v2 (pre-registered {v2.get('registered')}, seeds 1-3): {absent['v2']}.", ""]
-    elif v2.get("primary"):
-        p, i, d = v2["primary"], v2.get("intervention") or {}, v2.get("dose_response") or {}
-        rows = [["primary: ρ(cond_locality_ablation, ood_acc) over cells", f"ρ = {fmt(p['rho'])}",
-                 fmt(p.get("p"), 4), fmt(p.get("n")), p.get("verdict")]]
-        rows += [[f"secondary: {s['name']}", f"ρ = {fmt(s['rho'])}",
-                  f"{fmt(s.get('p_holm'), 4)} (Holm)", fmt(s.get("n")), s.get("verdict")]
-                 for s in v2.get("secondary") or []]
-        rows += [["intervention: unet-xattn-local − unet-xattn", f"gap = {fmt(i.get('gap'))}",
-                  "", fmt(i.get("n")), i.get("verdict")],
-                 ["dose-response: receptive field", f"ρ = {fmt(d.get('rho'))}",
-                  fmt(d.get("p"), 4), fmt(d.get("n")), d.get("verdict")]]
-        lines += [f"### v2 (pre-registered {v2.get('registered')})", "",
-                  *table(["test", "statistic", "p", "n", "verdict"], rows), ""]
-    if v3.get("status") == "complete":
-        rows = [["P1 intervention: radius 0.15 − unet-xattn", f"gap = {fmt(v3['P1']['gap'])}",
-                 f"[{fmt(v3['P1']['ci'][0])}, {fmt(v3['P1']['ci'][1])}]",
-                 fmt(v3["P1"].get("p_holm"), 4), v3["P1"]["verdict"]]]
-        for name, title in (("P2", "P2 dose-response: radius vs ood_acc"),
-                            ("P3", "P3 instrument: radius vs cond_locality_ablation"),
-                            ("P4", "P4 instrument: radius vs cond_interference")):
-            t = v3[name]
-            low, high = t.get("ci") or (None, None)
-            rows.append([title, f"ρ = {fmt(t['rho'])}", f"[{fmt(low)}, {fmt(high)}]",
-                         fmt(t.get("p_holm", t.get("p")), 4), t["verdict"]])
-        lines += [f"### v3 (pre-registered {v3.get('registered')})", "",
-                  "95 % CI: P1's seed-level t-interval; P2-P4's bootstrap interval, resampling "
-                  "runs within seed.", "",
-                  *table(["test", "statistic", "95 % CI", "p (Holm for P1, P2)", "verdict"],
-                         rows), "", f"{v3['P3'].get('reading')}.", ""]
-        for t in v3_view.descriptive_tables(v3):
-            lines += [f"**{t['title']}**", "", *table(t["header"], t["rows"]), ""]
-    elif v3.get("status") and absent["v3"]:
-        lines += [f"v3 (pre-registered {v3.get('registered')}, the confirm-v3 suite): "
-                  f"{absent['v3']}.", ""]
-    elif v3.get("status"):
-        lines += [f"v3: {v3['status']} runs of its design are here.", ""]
+def plan_views(report: dict, runs: pd.DataFrame) -> list[dict]:
+    """Every plan of report.json as the page shows it, figures drawn (a plan no longer
+    registered is shown without its figures)."""
+    views = []
+    for name, doc in (report.get("analysis") or {}).items():
+        figures = []
+        if name in plans.PLANS and doc.get("tests") is not None:
+            figures = plans.get_plan(name).draw(PlanResult.from_json(doc), runs)
+        views.append(plan_view.view(doc, figures))
+    return views
+
+
+def plan_lines(view: dict, folder: Path) -> list[str]:
+    """One plan's section: heading, status or tests, notes, tables, figures (written into
+    `folder`)."""
+    lines = [f"### {view['heading']}", "", f"*{view['about']}*", ""]
+    if view["status_line"]:
+        lines += [view["status_line"], ""]
+    if view["tests"]:
+        lines += [*table(list(plan_view.TEST_HEADER), view["tests"]), ""]
+        lines += [view["intervals"], ""] if view["intervals"] else []
+    for note in view["notes"]:
+        lines += [note, ""]
+    for t in view["tables"]:
+        lines += [f"**{t['title']}**", "", *table(t["header"], t["rows"]), ""]
+    for stem, caption, png in view["figures"]:
+        atomic_write(folder / f"{stem}.png", png)
+        lines += [f"![{caption}]({folder.name}/{stem}.png)", "", f"*{caption}*", ""]
     return lines
 
 
-def figures(runs: pd.DataFrame, report: dict) -> dict[str, tuple[str, bytes]]:
-    """file name -> (caption, PNG) of the page's figures."""
+def failure_figures(runs: pd.DataFrame) -> dict[str, tuple[str, bytes]]:
+    """file name -> (caption, PNG) of the failure-mode figure of every task."""
     out = {}
     ok = runs[runs["status"] == "ok"] if len(runs) else runs
     for task in sorted(ok["task"].unique()) if len(ok) else []:
         out[f"failure_modes_{task}.png"] = (f"{task}: share of labelled objects per outcome vs k",
                                             plots.failure_modes(runs, task))
-    cells = ((report.get("analysis") or {}).get("v2") or {}).get("cells")
-    if cells and any(c.get("n_runs") for c in cells):
-        out["v2_cells.png"] = ("v2's unit: cond_locality_ablation vs ood_acc per cell (mean over "
-                               "seeds 1-3; bars: the seeds' range; hollow: not eligible)",
-                               plots.cells(cells, runs))
-    for d in report.get("dials") or []:
-        out[f"dial_{d['task']}_{d['arch']}.png"] = (
-            f"{d['task']} / {d['arch']}: ood_acc and the locality scores against the radius",
-            plots.radius_dial(d))
     return out
 
 
@@ -170,12 +144,12 @@ def write_page(report: dict, runs: pd.DataFrame, page: Path, *, title: str, data
              "Ranked by `ood_acc` within each task among rows that are not under-trained "
              "(competent: train_acc >= 0.8); the variant column shows what differs between rows.",
              "", *board_lines(report)]
-    verdicts = verdict_lines(report)
-    if verdicts:
-        lines += ["## Pre-registered analyses", "", *verdicts]
-    pictures = figures(runs, report)
+    lines += ["## Analyses", ""]
+    for view in plan_views(report, runs):
+        lines += plan_lines(view, folder)
+    pictures = failure_figures(runs)
     if pictures:
-        lines += ["## Figures", ""]
+        lines += ["## How samples fail", ""]
         for name, (caption, png) in pictures.items():
             atomic_write(folder / name, png)
             lines += [f"![{caption}]({folder.name}/{name})", "", f"*{caption}*", ""]

@@ -299,39 +299,36 @@ DIAL_SCORES = (("ood_acc", "ood_acc (placed, k = 4..6)"),
 
 
 @_themed("whitegrid")
-def radius_dial_figure(dial: dict) -> Figure:
-    """ood_acc, cond_locality_ablation and cond_interference against the radius of one dial
-    (leaderboard.dial): seed mean (line), the seeds' range (error bar) and each seed (dots)."""
-    points = dial["points"]
-    radii = np.array([p["radius"] for p in points])  # (R,)
+def dial_figure(title: str, parameter: str, points: list[dict]) -> Figure:
+    """ood_acc, cond_locality_ablation and cond_interference against one dial's value
+    (leaderboard.plans.dials): seed mean (line), the seeds' range (error bar) and each seed
+    (dots); a log axis where the values are positive and span more than a factor of 5."""
+    values = np.array([p["value"] for p in points], dtype=float)  # (V,)
     fig = Figure(figsize=(11, 3.3))
     axes = fig.subplots(1, len(DIAL_SCORES), sharex=True, squeeze=False)[0]
     for ax, (score, label) in zip(axes, DIAL_SCORES, strict=True):
         if not all(score in p for p in points):
             ax.text(0.5, 0.5, f"no {score}", ha="center", va="center", transform=ax.transAxes)
             continue
-        mean = np.array([np.nan if p[score]["mean"] is None else p[score]["mean"]
-                         for p in points], dtype=float)  # (R,)
-        low = np.array([np.nan if p[score]["min"] is None else p[score]["min"] for p in points],
-                       dtype=float)
-        high = np.array([np.nan if p[score]["max"] is None else p[score]["max"] for p in points],
-                        dtype=float)
-        ax.errorbar(radii, mean, yerr=np.clip([mean - low, high - mean], 0, None), marker="o",
-                    capsize=3,
-                    color="C0", label="seed mean, range")
+        spread = {k: np.array([np.nan if p[score][k] is None else p[score][k] for p in points],
+                              dtype=float) for k in ("mean", "min", "max")}  # each (V,)
+        ax.errorbar(values, spread["mean"], yerr=np.clip([spread["mean"] - spread["min"],
+                                                          spread["max"] - spread["mean"]], 0, None),
+                    marker="o", capsize=3, color="C0", label="seed mean, range")
         for p in points:
-            values = np.array([np.nan if v is None else v for v in p[score]["values"]], float)
-            ax.scatter(np.full(values.shape, p["radius"]), values, s=10, color="0.4", zorder=3)
-        ax.set_xscale("log")
-        ax.set_xticks(radii, [f"{r:g}" for r in radii], fontsize=7)
+            seeds = np.array([np.nan if v is None else v for v in p[score]["values"]], float)
+            ax.scatter(np.full(seeds.shape, p["value"]), seeds, s=10, color="0.4", zorder=3)
+        if values.min() > 0 and values.max() / values.min() > 5:
+            ax.set_xscale("log")
+        ax.set_xticks(values, [f"{v:g}" for v in values], fontsize=7)
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel("attention radius (image widths)")
+        ax.set_xlabel(parameter)
         ax.set_title(label, fontsize=8)
-    fig.suptitle(f"{dial['task']} / {dial['arch']}: the radius dial", fontsize=9)
+    fig.suptitle(f"{title}: the {parameter} dial", fontsize=9)
     fig.subplots_adjust(wspace=0.3, top=0.82, bottom=0.2)
     return fig
 
 
-def radius_dial(dial: dict) -> bytes:
-    """radius_dial_figure as PNG bytes."""
-    return _png(radius_dial_figure(dial))
+def dial(title: str, parameter: str, points: list[dict]) -> bytes:
+    """dial_figure as PNG bytes."""
+    return _png(dial_figure(title, parameter, points))

@@ -4,52 +4,28 @@ from __future__ import annotations
 
 import datetime
 import json
-import math
 from pathlib import Path
 
 import pandas as pd
 
 from bench import __version__
 from bench.results import Metrics, Store, atomic_write, jsonable
-from leaderboard import aggregate, dial, plans, plots, stats, trajectory, v3_view
+from leaderboard import aggregate, plan_view, plans, plots, trajectory
 from leaderboard import html as page
 
 MAX_PICTURES_PER_RUN = 6
 
 
-def _number(value):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
+def analysis_summary(runs: pd.DataFrame) -> dict[str, plans.PlanResult]:
+    """Every analysis plan (leaderboard.plans: pre-registered, exploratory, descriptive) on the
+    runs, each with the committed tables it reads; a plan that refuses the table says why."""
+    return plans.run_plans(runs)
 
 
-def correlation_summary(runs: pd.DataFrame) -> dict:
-    """The exploratory run-level correlation (every finished, not under-trained run of the length
-    tasks, whatever its seed) and its Holm-corrected secondary scores, as plain JSON. The
-    pre-registered test is `analysis_summary`'s v2."""
-    needed = {"task", "status", "id_acc", stats.OUTCOME, stats.EXPLORATORY_SCORE}
-    if runs.empty or not needed <= set(runs.columns):
-        missing = sorted(needed - set(runs.columns)) if not runs.empty else ["any run"]
-        return {"rho": None, "reason": f"no finished run with {', '.join(missing)}"}
-    out = dict(stats.exploratory_correlation(runs))
-    secondary = stats.exploratory_secondary(runs)
-    out["secondary"] = secondary.to_dict("records")
-    return jsonable(out)
-
-
-def analysis_summary(runs: pd.DataFrame, **tables: pd.DataFrame | None) -> dict:
-    """Every analysis plan (leaderboard.plans: v1 exploratory, v2 and v3 pre-registered) on the
-    runs (and the tables a plan reads, e.g. v3's `pooled`); a plan that refuses the table (mixed
-    task versions, missing columns) says why instead."""
-    out = {}
-    for version, plan in plans.PLANS.items():
-        try:
-            out[version] = plan(runs, **tables)
-        except ValueError as err:  # MixedTaskVersions included
-            out[version] = {"plan": version, "refused": str(err)}
-    return out
+def plan_views(results: dict[str, plans.PlanResult], runs: pd.DataFrame) -> list[dict]:
+    """What the pages show of every plan, figures drawn, in the registry's order."""
+    return [plan_view.view(result.to_json(), plans.get_plan(name).draw(result, runs))
+            for name, result in results.items()]
 
 
 def provenance_summary(records: list[Metrics], drives: list[dict]) -> dict:
@@ -111,15 +87,8 @@ def trajectory_figures(summary: dict) -> dict[str, bytes]:
             for (task, arch), runs in trajectory.cells(summary).items()}
 
 
-def v2_cells_figure(report: dict, runs: pd.DataFrame) -> bytes | None:
-    """The v2 unit's figure (its cells, seed means with the seeds' range), where v2 has cells."""
-    cells = ((report.get("analysis") or {}).get("v2") or {}).get("cells")
-    return plots.cells(cells, runs) if cells else None
-
-
-def build_report(out_dir, *, pooled_with=None) -> dict[str, Path]:
-    """Write runs.csv, leaderboard.csv, report.json and leaderboard.html into `out_dir`;
-    `pooled_with` is the confirm suite's runs.csv, which v3's pooled gap reads."""
+def build_report(out_dir) -> dict[str, Path]:
+    """Write runs.csv, leaderboard.csv, report.json and leaderboard.html into `out_dir`."""
     out = Path(out_dir)
     store = Store(out)
     if not store.runs.is_dir():
@@ -128,13 +97,11 @@ def build_report(out_dir, *, pooled_with=None) -> dict[str, Path]:
     runs = aggregate.runs_table(records)
     board = aggregate.leaderboard_table(runs)
     ok = runs[runs["status"] == "ok"] if len(runs) else runs
+    analysis = analysis_summary(runs)
     report = {
         "counts": {"runs": len(runs) + len(corrupt), "ok": int(len(ok)),
                    "failed": int(len(runs) - len(ok)), "corrupt": len(corrupt)},
-        "correlation": correlation_summary(runs),
-        "analysis": analysis_summary(
-            runs, pooled=None if pooled_with is None else pd.read_csv(pooled_with)),
-        "intervention": jsonable(aggregate.intervention_pairs(board)),
+        "analysis": {name: result.to_json() for name, result in analysis.items()},
         "leaderboard": jsonable(board.astype(object).where(board.notna(), None)
                                  .to_dict("records")),
         "runs": jsonable(runs.astype(object).where(runs.notna(), None).to_dict("records")),
@@ -142,29 +109,46 @@ def build_report(out_dir, *, pooled_with=None) -> dict[str, Path]:
         "provenance": provenance_summary(records, store.drive_logs()),
         "timing": timing_summary(records, store.drive_logs()),
         "trajectories": trajectory.summary(records),
-        "dials": dial.radius_dials(runs),
     }
     curves, failures = {}, {}
     for task in sorted(ok["task"].unique()) if len(ok) else []:
         curves[f"{task}: accuracy vs k (train range shaded)"] = plots.accuracy_vs_k(runs, task)
         failures[f"{task}: share of labelled objects per outcome vs k"] = plots.failure_modes(
             runs, task)
-    over_training = trajectory_figures(report["trajectories"])
-    dial_figures = {f"{d['task']} / {d['arch']}: ood_acc and the locality scores against the "
-                    "radius (seed mean, the seeds' range, each seed)": plots.radius_dial(d)
-                    for d in report["dials"]}
     samples, pictures = _images(store, runs)
     html_text = page.render(report=report, board=board, runs=runs, corrupt=corrupt,
-                            scatter=plots.locality_scatter(runs), curves=curves, failures=failures,
-                            samples=samples, pictures=pictures, over_training=over_training,
-                            dials=dial_figures, v2_cells=v2_cells_figure(report, runs),
-                            v3_tables=v3_view.descriptive_tables(
-                                report["analysis"].get("v3") or {}))
+                            plans=plan_views(analysis, runs), curves=curves, failures=failures,
+                            samples=samples, pictures=pictures,
+                            over_training=trajectory_figures(report["trajectories"]))
     paths = {name: out / name for name in ("runs.csv", "leaderboard.csv", "report.json",
                                            "leaderboard.html")}
     atomic_write(paths["runs.csv"], runs.to_csv(index=False).encode())
     atomic_write(paths["leaderboard.csv"], board.to_csv(index=False).encode())
-    atomic_write(paths["report.json"], (json.dumps(report, indent=1, allow_nan=False) + "\n")
-                 .encode())
+    _write_json(paths["report.json"], report)
     atomic_write(paths["leaderboard.html"], html_text.encode())
     return paths
+
+
+# Sections of report.json that were analyses before every analysis became a plan: a committed
+# report.json is brought to the current shape by moving them into "analysis".
+FORMER_ANALYSES = ("correlation", "intervention", "dials")
+
+
+def reanalyse(directory) -> Path:
+    """Rerun every plan on a directory's committed runs.csv and rewrite the `analysis` section of
+    its report.json (the sections that were analyses before, FORMER_ANALYSES, go with it; every
+    other section is kept as it is, since the run directories are not committed)."""
+    directory = Path(directory)
+    path = directory / "report.json"
+    report = json.loads(path.read_text())
+    runs = pd.read_csv(directory / "runs.csv")
+    kept = {k: v for k, v in report.items() if k not in FORMER_ANALYSES}
+    kept["analysis"] = {name: result.to_json()
+                        for name, result in analysis_summary(runs).items()}
+    order = [k for k in report if k not in FORMER_ANALYSES]
+    _write_json(path, {k: kept[k] for k in order})
+    return path
+
+
+def _write_json(path: Path, doc: dict) -> None:
+    atomic_write(path, (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode())

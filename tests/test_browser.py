@@ -39,9 +39,9 @@ def test_leaderboard_renders_in_chromium(synthetic_report, tmp_path):
     widths = [int(w) for w in re.findall(r'data-natural-width="(\d+)"', dom)]
     assert total > 0 and loaded == total and len(widths) == total and min(widths) > 0
     # The rho shown equals report.json's.
-    rho = json.loads(paths["report.json"].read_text())["correlation"]["rho"]
-    shown = re.search(r'<span id="primary-rho"[^>]*>([^<]+)</span>', dom).group(1)
-    assert shown == f"{rho:.3f}"
+    rho = json.loads(paths["report.json"].read_text())["analysis"]["exploratory"]["tests"][0]
+    shown = re.search(r'id="exploratory-tests">.*?<td>rho = ([^ <]+)', dom, re.S).group(1)
+    assert shown == f"{rho['statistic']:.3f}"
 
 
 WIDTH_PROBE = """<script>
@@ -63,7 +63,7 @@ LONG = ("quick+train_kernels=compiled+train_memory_format=channels_last+lr_sched
 def long_label_page(paths, tmp_path):
     """The synthetic report's page with long variant labels in the leaderboard and a tracked run
     per row, as a recipe or radius study gives them."""
-    from leaderboard import html
+    from leaderboard import html, plan_view
     from leaderboard.trajectory import LEVEL, SCORES
 
     report = json.loads(paths["report.json"].read_text())
@@ -75,8 +75,9 @@ def long_label_page(paths, tmp_path):
          "run_id": "0123456789ab", "points": points, "crossing": dict.fromkeys(SCORES, 94)}
         for r in board.to_dict("records")]}
     page = tmp_path / "long.html"
+    views = [plan_view.view(doc) for doc in report["analysis"].values()]
     page.write_text(html.render(report=report, board=board, runs=pd.read_csv(paths["runs.csv"]),
-                                corrupt=[], scatter=b"", curves={}, samples=[], pictures=[]))
+                                corrupt=[], plans=views, curves={}, samples=[], pictures=[]))
     return page
 
 

@@ -1,6 +1,6 @@
-"""Every number of every committed report.json recomputes bit-identically from its runs.csv: the
-correlation, the analysis plans, the intervention pairs and the leaderboard (labels may be
-reworded; numbers may not move)."""
+"""Every number of every committed report.json recomputes bit-identically from its runs.csv: every
+analysis plan (the committed tables a plan reads found through its study) and the leaderboard
+(labels may be reworded; numbers may not move)."""
 
 from __future__ import annotations
 
@@ -35,15 +35,10 @@ def numbers(obj, path=()):
         yield path, obj
 
 
-# v3's pooled gap reads the confirm suite's runs beside its own (compbench report --pooled-with).
-POOLED_WITH = DOCS / "confirm" / "runs.csv"
-
-
 def recomputed(runs: pd.DataFrame) -> dict:
     board = aggregate.leaderboard_table(runs)
-    return jsonable({"correlation": rp.correlation_summary(runs),
-                     "analysis": rp.analysis_summary(runs, pooled=pd.read_csv(POOLED_WITH)),
-                     "intervention": aggregate.intervention_pairs(board),
+    return jsonable({"analysis": {name: result.to_json()
+                                  for name, result in rp.analysis_summary(runs).items()},
                      "leaderboard": board.astype(object).where(board.notna(), None)
                      .to_dict("records")})
 
@@ -62,3 +57,4 @@ def test_every_committed_number_recomputes_bit_identically(directory):
         moved = [(path, want[path], got.get(path)) for path in want if got.get(path) != want[path]]
         assert want and not moved, (f"{section}: {len(moved)} of {len(want)} numbers moved: "
                                     f"{moved[:5]}")
+        assert set(got) == set(want), f"{section}: numbers added or lost"

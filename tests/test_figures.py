@@ -11,7 +11,8 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 
-from leaderboard import dial, plots
+from leaderboard import plots
+from leaderboard.plans import dials
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -54,7 +55,9 @@ def confirm_runs() -> pd.DataFrame:
 def v2_cells() -> list[dict]:
     import json
 
-    return json.loads((DOCS / "confirm" / "report.json").read_text())["analysis"]["v2"]["cells"]
+    doc = json.loads((DOCS / "confirm" / "report.json").read_text())
+    cells = doc["analysis"]["v2"]["tables"][0]
+    return [dict(zip(cells["columns"], row, strict=True)) for row in cells["rows"]]
 
 
 def test_the_overlap_check_can_fail():
@@ -97,11 +100,14 @@ def test_scatters_have_no_overlapping_text(confirm_runs, v2_cells):
 
 def test_the_dial_figure_has_no_overlapping_text():
     rows = [{"task": "length-single", "arch": "unet-xattn-local", "seed": s, "status": "ok",
-             "hp_radius": r, "ood_acc": 0.7 - r / 2, "train_acc": 0.9,
-             "cond_locality_ablation": 0.95, "cond_interference": r / 10}
+             "variant": f"quick+arch:radius={r}", "hp_radius": r, "ood_acc": 0.7 - r / 2,
+             "train_acc": 0.9, "cond_locality_ablation": 0.95, "cond_interference": r / 10}
             for r in (0.08, 0.15, 0.3, 0.6, 0.99) for s in (4, 5, 6)]
-    (d,) = dial.radius_dials(pd.DataFrame(rows))
-    assert overlaps(plots.radius_dial_figure(d)) == []
+    (t,) = dials.dials(pd.DataFrame(rows))
+    points = [{"value": row[0], **dict(zip(dials.SCORES, row[3:], strict=True))}
+              for row in t.rows]
+    assert overlaps(plots.dial_figure("length-single / unet-xattn-local", "radius",
+                                      points)) == []
 
 
 def test_a_figure_is_drawn_alike_whatever_was_drawn_before(confirm_runs):

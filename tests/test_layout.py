@@ -67,8 +67,9 @@ def test_report_loads_no_bench_module_but_the_results_format():
     loaded = _loaded_modules("import leaderboard.report, leaderboard.aggregate, leaderboard.plots,"
                              " leaderboard.html, leaderboard.stats")
     bench = {m for m in loaded if m == "bench" or m.startswith("bench.")}
-    assert bench and all(m in ("bench", "bench.results") or m.startswith("bench.results.")
-                         for m in bench), sorted(bench)
+    assert bench and all(m in ("bench", "bench.results", "bench.studies")
+                         or m.startswith(("bench.results.", "bench.studies.")) for m in bench), \
+        sorted(bench)
     assert not {"torch", "baselines"} & loaded
 
 

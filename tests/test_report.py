@@ -75,13 +75,14 @@ def test_leaderboard_ranks_and_intervals(report):
 
 def test_report_json_correlation_and_intervention(report):
     rep = report["json"]
-    corr = rep["correlation"]
-    assert corr["rho"] == pytest.approx(1.0)  # ood_acc == cond_locality on every counted run
+    corr = rep["analysis"]["exploratory"]["tests"][0]
+    assert corr["statistic"] == pytest.approx(1.0)  # ood_acc == cond_locality on counted runs
     assert corr["n"] == sum(1 for (t, a, _), (i, _o, _c) in SYNTHETIC.items()
                             if t in ("length", "length-single") and i >= 0.8)
     assert rep["counts"] == {"runs": len(SYNTHETIC) + 2, "ok": len(SYNTHETIC), "failed": 1,
                              "corrupt": 1}
-    pairs = {p["task"]: p for p in rep["intervention"]}
+    twins = rep["analysis"]["twins"]["tables"][0]
+    pairs = {row[0]: dict(zip(twins["columns"], row, strict=True)) for row in twins["rows"]}
     assert pairs["length"]["global"] == "unet-xattn"
     assert pairs["length"]["ood_acc_gain"] == pytest.approx(0.65 - 0.25)
     assert pairs["length-single"]["ood_acc_gain"] == pytest.approx(0.4 - 0.05)
@@ -91,7 +92,7 @@ def test_report_json_correlation_and_intervention(report):
 def test_html_is_self_contained(report):
     text = report["html"]
     assert len(re.findall(r'<tr class="lb-row', text)) == len(report["board"])
-    assert 'id="primary-rho"' in text and "deadbeef0000" in text
+    assert 'id="exploratory-tests"' in text and "deadbeef0000" in text
     srcs = re.findall(r'src="([^"]*)"', text)
     assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
     assert "http://" not in text and "https://" not in text
@@ -110,8 +111,9 @@ def test_report_of_only_failed_runs(tmp_path):
     board = pd.read_csv(paths["leaderboard.csv"])
     assert len(board) == 1 and board.loc[0, "n_failed"] == 1 and pd.isna(board.loc[0, "rank"])
     rep = json.loads(paths["report.json"].read_text())
-    assert rep["correlation"]["rho"] is None and rep["counts"]["failed"] == 1
-    assert 'id="primary-rho"' in paths["leaderboard.html"].read_text()
+    assert rep["analysis"]["exploratory"]["status"] == "no runs of its design"
+    assert rep["counts"]["failed"] == 1
+    assert 'id="exploratory-status"' in paths["leaderboard.html"].read_text()
 
 
 def test_leaderboard_never_imports_baselines():
@@ -162,6 +164,7 @@ def test_page_escapes_every_value():
     from conftest import png_bytes
 
     from leaderboard import html as page
+    from leaderboard import plan_view
 
     evil = "<script>alert(1)</script>"
     board = pd.DataFrame([{"task": "length", "arch": evil, "variant": "smoke", "rank": 1,
@@ -169,31 +172,34 @@ def test_page_escapes_every_value():
     runs = pd.DataFrame([{"task": "length", "arch": evil, "seed": 0, "run_id": "r0",
                           "status": "failed", "error": evil}])
     report = {"counts": {"runs": 2, "ok": 0, "failed": 1, "corrupt": 1},
-              "correlation": {"rho": None, "reason": evil}, "intervention": [],
               "provenance": {"out": evil, "git": [(evil, True)]}}
+    plan = {"plan": "v9", "title": evil, "kind": "exploratory", "registered": None,
+            "study": None, "status": "no runs of its design", "reason": evil,
+            "selection": {}, "tests": [], "tables": [], "notes": []}
     text = page.render(report=report, board=board, runs=runs, corrupt=[(evil, evil)],
-                       scatter=png_bytes(), curves={evil: png_bytes()}, samples=[],
+                       plans=[plan_view.view(plan)], curves={evil: png_bytes()}, samples=[],
                        pictures=[(evil, png_bytes())])
     assert text.count("<script") == 1  # the page's own script, nothing from the values
-    # Shown escaped in each of its 13 places: the row's data-arch and name, the failed run's arch
-    # and error, the correlation's reason, the corrupt run's id and reason, the output directory,
-    # the git commit, and the alt text and caption of a curve and of a picture.
-    assert text.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 13
+    # Shown escaped in each of its 14 places: the row's data-arch and name, the failed run's arch
+    # and error, a plan's title and reason, the corrupt run's id and reason, the output
+    # directory, the git commit, and the alt text and caption of a curve and of a picture.
+    assert text.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 14
     assert 'data-arch="&lt;script&gt;alert(1)&lt;/script&gt;"' in text
 
 
 def test_report_shows_the_analysis_plans_and_how_samples_fail(report):
     rep = report["json"]
-    assert set(rep["analysis"]) == {"v1", "v2", "v3"}
-    assert rep["analysis"]["v3"]["status"] == "incomplete, 0 of 24"
+    assert set(rep["analysis"]) >= {"v1", "v2", "v3", "exploratory", "dials", "twins"}
+    assert rep["analysis"]["v3"]["status"] == "no runs of its design"
     v2 = rep["analysis"]["v2"]
     assert v2["registered"] == "2026-12-01"
     # The synthetic runs are smoke-profile seeds 0 and 1: no v2 cell, so no verdict can be had.
-    assert v2["primary"]["verdict"] == "not confirmed" and v2["primary"]["n"] == 0
+    primary = v2["tests"][0]
+    assert primary["verdict"] == "not confirmed" and primary["n"] == 0
     html = report["html"]
     # ... and the page says so in one line instead of a table of empty tests.
-    assert 'id="analysis"' in html and 'id="v2-none"' in html
-    assert 'id="v2-primary-verdict"' not in html and 'id="v3-none"' in html
+    assert 'id="analysis"' in html and 'id="v2-status"' in html
+    assert 'id="v2-tests"' not in html and 'id="v3-status"' in html
     assert 'id="failure-modes"' in html and 'class="failures"' in html
     runs = pd.read_csv(report["paths"]["runs.csv"])
     assert {"train_acc", "share_faint_k5", "placed_k5", "trained"} <= set(runs.columns)

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from bench.cli import main
 from bench.run.spec import RunSpec
+from bench.studies import confirm_v3
 from bench.suite import benchmark, suites
 
 # Run ids of confirm-v3 in plan order (radius 0.08, 0.15, 0.3, 0.6, 0.99 of unet-xattn-local,
@@ -63,7 +64,7 @@ def test_seeds_replace_every_entrys_own_and_hparams_go_on_top():
     assert {dict(s.arch_overrides)["radius"] for s in mine} == {0.5}  # the caller's win
     # --arch replaces the entries: their hyperparameters and seeds go, the suite's seeds stay.
     plain = suites.plan("confirm-v3", archs=["unet-xattn-local"])
-    assert [(s.seed, s.arch_overrides) for s in plain] == [(s, ()) for s in suites.V3_SEEDS]
+    assert [(s.seed, s.arch_overrides) for s in plain] == [(s, ()) for s in confirm_v3.SEEDS]
 
 
 @pytest.mark.parametrize(("given", "seeds"), [(3, (0, 1, 2)), ((4, 5, 6), (4, 5, 6)),
