@@ -90,13 +90,16 @@ def test_rooms_depend_one_way(room, forbidden):
     assert not [m for m in loaded if m.startswith(forbidden)]
 
 
-def test_old_import_paths_are_the_moved_modules():
+def test_old_import_paths_reach_what_moved():
     import bench.locality
     import bench.metrics.locality
     import bench.results.store
     import bench.run.spec
     import bench.spec
     import bench.store
+    import compbench.registry
+    import tasks
+    from tasks.registry import Registry, UnknownNameError
 
     assert bench.locality is bench.metrics.locality
     assert bench.store is bench.results.store
@@ -107,6 +110,8 @@ def test_old_import_paths_are_the_moved_modules():
 
     assert measure is bench.metrics.locality.measure and OldStore is Store
     assert RunSpec is bench.run.spec.RunSpec
+    assert Registry is compbench.registry.Registry
+    assert UnknownNameError is tasks.UnknownNameError is compbench.registry.UnknownNameError
 
 
 def test_quick_suite_run_ids_are_pinned():

@@ -10,7 +10,7 @@ import numpy as np
 from bench.core import diffusion
 from bench.results.definitions import RECORD_ONLY_FIELDS
 from bench.run.kernels import check as check_kernels
-from tasks.registry import Registry
+from compbench.registry import Registry
 
 
 @dataclass(frozen=True)
