@@ -1,5 +1,6 @@
-"""What `compbench run` does: plan a suite's RunSpecs (every name and value checked before anything
-runs or is written), skip finished runs, run the rest through an executor, write the report."""
+"""What `compbench run` does before its report: plan a suite's RunSpecs (every name and value
+checked before anything runs or is written), skip finished runs, run the rest through an executor.
+The command (bench.commands.run) writes the report after them."""
 
 from __future__ import annotations
 
@@ -141,14 +142,13 @@ def planned(out: str, **plan_args) -> tuple[list, Store]:
     return specs, store
 
 
-def run_benchmark(specs: list, store: Store, *, suite: str = "quick",
-                  ray_address: str | None = None, num_cpus: int | None = None,
-                  cpus_per_run: int = 1, gpus_per_run: float = 0.0, executor: str = "ray",
-                  retries: int = 1, force: bool = False,
-                  echo: Callable[[str], None] = print) -> int:
-    """Run what is missing of `specs` into `store`, then write the report; returns the exit code
-    (0 ok, 1 some run failed, 130 interrupted). A bad executor setting raises PlanError before
-    any run starts."""
+def run_suite(specs: list, store: Store, *, suite: str = "quick", ray_address: str | None = None,
+              num_cpus: int | None = None, cpus_per_run: int = 1, gpus_per_run: float = 0.0,
+              executor: str = "ray", retries: int = 1, force: bool = False,
+              echo: Callable[[str], None] = print) -> bool:
+    """Run what is missing of `specs` into `store` and append the drive's record to its log;
+    returns False where Ctrl-C interrupted it. A bad executor setting raises PlanError before any
+    run starts."""
     from bench.suite import executors
     from bench.suite.cost import longest_first
 
@@ -192,21 +192,13 @@ def run_benchmark(specs: list, store: Store, *, suite: str = "quick",
         "ok": summary.ok, "failed": [run_id for run_id, _ in summary.failed],
         "interrupted": interrupted, "seconds": {**seconds, "total": time.perf_counter() - t0},
     })
-    if interrupted:
-        return 130
+    return not interrupted
 
-    from leaderboard.report import build_report
 
-    try:
-        paths = build_report(out)
-    except Exception as err:  # the runs are saved; say loudly that the report is not
-        echo(f"the report could not be built: {type(err).__name__}: {err}; the runs are saved, "
-             f"retry with `compbench report {out}`")
-        return 1
-    echo("report: " + ", ".join(str(p) for p in paths.values()))
+def unfinished_line(specs: list, store: Store) -> str | None:
+    """The line naming the runs of `specs` whose results are not complete (None where all are)."""
     failed = [s for s in specs if store.check(s.run_id).state != "complete"]
-    if failed:
-        echo(f"{len(failed)} of {len(specs)} runs did not finish: "
-             + "; ".join(f"{s.arch} {s.task} seed {s.seed}" for s in failed))
-        return 1
-    return 0
+    if not failed:
+        return None
+    return (f"{len(failed)} of {len(specs)} runs did not finish: "
+            + "; ".join(f"{s.arch} {s.task} seed {s.seed}" for s in failed))
