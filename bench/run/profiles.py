@@ -89,9 +89,8 @@ class Profile:
 
     def denoiser(self, model):
         """The denoiser this profile samples and probes `model` through (composition, guidance)."""
-        from bench.core.diffusion import combined_denoiser
-
-        return combined_denoiser(model, guidance=self.guidance, compose_weight=self.compose_weight)
+        return diffusion.combined_denoiser(model, guidance=self.guidance,
+                                           compose_weight=self.compose_weight)
 
     @property
     def ema_halflife_steps(self) -> float:

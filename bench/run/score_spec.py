@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import tasks
 from bench.results.io import canonical_json, config_hash
 from bench.run.spec import HARNESS_VERSION, JsonSpec, RunSpec
 
@@ -70,8 +71,6 @@ class ScoreSpec(JsonSpec):
     def resolve(self) -> dict:
         """The identity: source, weights digest, task (options, version), seed, resolved profile,
         harness version (JSON-ready)."""
-        import tasks
-
         options = self.task_options()
         return {"scored": self.source(), "weights_sha256": self.weights_sha256,
                 "task": self.task, "task_options": options,

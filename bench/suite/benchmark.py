@@ -9,6 +9,9 @@ import time
 from collections.abc import Callable
 
 from bench.results.store import IncompatibleResultsError, Store
+from bench.run import plugins, profiles, provenance, spec
+from bench.suite import executors, suites
+from bench.suite.cost import longest_first
 
 
 class PlanError(ValueError):
@@ -21,8 +24,6 @@ class PlanError(ValueError):
 
 def check_archs(archs: tuple[str, ...], option: str) -> None:
     """Every architecture registered (plugin paths package.module:factory are registered here)."""
-    from bench.run import plugins
-
     registry = plugins.registry_for("baselines")
     for name in archs:
         if plugins.is_plugin_path(name):
@@ -36,8 +37,6 @@ def check_archs(archs: tuple[str, ...], option: str) -> None:
 
 def check_tasks(names: tuple[str, ...], option: str) -> None:
     """Every task registered."""
-    from bench.run import plugins
-
     registry = plugins.registry_for("tasks")
     for name in names:
         if name not in registry:
@@ -57,9 +56,6 @@ def plan_runs(suite: str = "quick", tasks_: tuple[str, ...] = (), archs: tuple[s
               overrides: tuple[str, ...] = (), arch_overrides: tuple[str, ...] = ()) -> list:
     """The RunSpecs of a command line; every name and value is checked (PlanError) and every spec
     resolved, so a value a profile or task rejects fails here, before anything runs."""
-    from bench.run import plugins, profiles, spec
-    from bench.suite import suites
-
     if suite not in suites.SUITES:
         raise PlanError(suites.SUITES.unknown_message(suite), "--suite")
     if profile is not None and profile not in profiles.PROFILES:
@@ -91,8 +87,6 @@ def plan_runs(suite: str = "quick", tasks_: tuple[str, ...] = (), archs: tuple[s
 def make_executor(kind: str, *, ray_address: str | None, num_cpus: int | None, cpus_per_run: int,
                   gpus_per_run: float, retries: int):
     """A serial or Ray executor (not started); cheap checks (address, GPU) fail here, at once."""
-    from bench.suite import executors
-
     if kind == "serial":
         return executors.SerialExecutor(threads=cpus_per_run,
                                         device="cuda" if gpus_per_run > 0 else None,
@@ -149,9 +143,6 @@ def run_suite(specs: list, store: Store, *, suite: str = "quick", ray_address: s
     """Run what is missing of `specs` into `store` and append the drive's record to its log;
     returns False where Ctrl-C interrupted it. A bad executor setting raises PlanError before any
     run starts."""
-    from bench.suite import executors
-    from bench.suite.cost import longest_first
-
     t0 = time.perf_counter()
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     seconds: dict[str, float] = {}
@@ -181,8 +172,6 @@ def run_suite(specs: list, store: Store, *, suite: str = "quick", ray_address: s
             interrupted = True
         seconds["runs"] = time.perf_counter() - t
     # Every drive, interrupted or not, appends its wall time: a suite's total is their sum.
-    from bench.run import provenance
-
     store.write_drive_log({
         "started": started, "command": provenance.command_line(),
         "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
