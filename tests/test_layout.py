@@ -72,6 +72,13 @@ def test_report_loads_no_bench_module_but_the_results_format():
     assert not {"torch", "baselines"} & loaded
 
 
+def test_the_cli_starts_without_tasks_matplotlib_or_the_report():
+    """What `compbench --help` loads: why the commands import those inside functions."""
+    loaded = _loaded_modules("import bench.cli")
+    assert "bench.commands.run" in loaded
+    assert not {"tasks", "leaderboard", "pandas", "scipy", "matplotlib", "ray"} & loaded
+
+
 def test_results_format_is_a_leaf():
     loaded = _loaded_modules("import bench.results")
     assert {m for m in loaded if m.startswith("bench.")} <= {

@@ -17,11 +17,12 @@ def run_benchmark(specs: list, store, *, echo=print, **run_args) -> int:
     """Run what is missing of `specs` into `store` (bench.suite.benchmark.run_suite, which takes
     `run_args`), then write the report; returns the exit code (0 ok, 1 a run did not finish or
     the report could not be built, 130 interrupted)."""
+    # Lazy for the CLI's start-up: the suites load tasks (pandas, scipy).
     from bench.suite import benchmark
 
     if not benchmark.run_suite(specs, store, echo=echo, **run_args):
         return 130
-    # leaderboard (pandas, matplotlib, seaborn) is slow to import: only when a report is written.
+    # Lazy for the CLI's start-up: leaderboard loads pandas, matplotlib and seaborn.
     from leaderboard.report import build_report
 
     try:
@@ -75,6 +76,7 @@ def run_benchmark(specs: list, store, *, echo=print, **run_args) -> int:
 def run(suite, tasks_, archs, seeds, profile, overrides, arch_overrides, out, ray_address,
         num_cpus, cpus_per_run, gpus_per_run, executor, retries, force, dry_run) -> None:
     """Train and measure a suite of (task x arch x seed) runs, then write the leaderboard."""
+    # Lazy for the CLI's start-up: the suites load tasks (pandas, scipy).
     from bench.suite import benchmark, suites
 
     out = out if out is not None else suites.get(suite).out
