@@ -13,7 +13,7 @@ from baselines.registry import (
     register,
     takes,
 )
-from tasks.registry import UnknownNameError
+from compbench.registry import UnknownNameError
 
 __all__ = ["REGISTRY", "UnknownNameError", "declared_config", "describe", "get", "hparams",
            "is_trained", "names", "register", "takes"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from tasks.registry import Registry
+from compbench.registry import Registry
 
 REGISTRY: Registry[torch.nn.Module] = Registry("architecture")
 # Per architecture, hyperparameters added after results existed, with the value every earlier run

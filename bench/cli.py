@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-
 import click
 
 from bench import __version__
+from bench.commands import data, listing, locality, perf, report, rescore, run, score
 
-# (module, attribute) of every subcommand, in the order `--help` shows them.
-COMMANDS = [
-    ("bench.commands.run", "run"),
-    ("bench.commands.report", "report"),
-    ("bench.commands.rescore", "rescore"),
-    ("bench.commands.score", "score"),
-    ("bench.commands.listing", "list_"),
-    ("bench.commands.data", "data"),
-    ("bench.commands.locality", "locality"),
-    ("bench.commands.perf", "perf"),
-]
+# Every subcommand (`--help` lists them by name).
+COMMANDS = [run.run, report.report, rescore.rescore, score.score, listing.list_, data.data,
+            locality.locality, perf.perf]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,8 +18,8 @@ def main() -> None:
     """Benchmark compositional generalization and score locality of conditional diffusion models."""
 
 
-for _module, _attr in COMMANDS:
-    main.add_command(getattr(importlib.import_module(_module), _attr))
+for _command in COMMANDS:
+    main.add_command(_command)
 
 
 if __name__ == "__main__":

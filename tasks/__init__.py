@@ -5,10 +5,11 @@ Importing `tasks` registers every task: `tasks.get(name, resolution=32)`, `tasks
 
 from __future__ import annotations
 
+from compbench.registry import UnknownNameError
 from tasks import clevr, color, length  # noqa: F401  (task modules register their tasks)
 from tasks.base import Task, TaskOption
 from tasks.layout import GEOMETRIES, RESOLUTIONS
-from tasks.registry import TASKS, UnknownNameError
+from tasks.registry import TASKS
 from tasks.scene import Scene, SceneObject
 
 __all__ = ["GEOMETRIES", "RESOLUTIONS", "Scene", "SceneObject", "Task", "TaskOption",

@@ -113,7 +113,7 @@ def test_the_package_tour_names_every_module():
     """docs/index.md's tour has a line for every product module (package markers aside)."""
     tour = (ROOT / "docs" / "index.md").read_text()
     modules = [p.relative_to(ROOT).as_posix() for package in ("bench", "baselines", "tasks",
-                                                              "leaderboard")
+                                                              "leaderboard", "compbench")
                for p in sorted((ROOT / package).rglob("*.py")) if p.name != "__init__.py"]
     assert len(modules) > 50
     assert [m for m in modules if f"`{m}`" not in tour] == []

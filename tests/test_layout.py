@@ -1,8 +1,10 @@
-"""The rooms of bench/ (docs/design.md): one-way imports, old import paths, pinned run ids,
-results of schema version 1 read and resumed, bad values as usage errors before anything runs."""
+"""The layout of the source (docs/design.md): the import contracts of pyproject.toml and what they
+cannot see at run time, old import paths, pinned run ids, results of schema version 1 read and
+resumed, bad values as usage errors before anything runs."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +19,7 @@ from bench.results.schema import SCHEMA_VERSION, Metrics
 from bench.results.store import Store
 from bench.suite import suites
 
+ROOT = Path(__file__).resolve().parent.parent
 V1_RESULTS = Path(__file__).parent / "data" / "v1_results"  # written by commit bc4512c
 V1_RUN = "4aa84d625a04"  # smoke suite, conv-heatmap-rf5 on length, seed 0
 
@@ -63,41 +66,48 @@ def _loaded_modules(code: str) -> set[str]:
     return set(out.split())
 
 
-def test_report_loads_no_bench_module_but_the_results_format():
+def test_the_import_contracts_hold():
+    """pyproject.toml's import-linter contracts (the boundaries of docs/design.md, "Layout"),
+    checked as CI's `lint-imports` checks them, on this tree's sources."""
+    lint = "import sys; from importlinter.cli import lint_imports_command as c; sys.exit(c())"
+    result = subprocess.run([sys.executable, "-c", lint, "--no-cache", "--no-logo"], cwd=ROOT,
+                            capture_output=True, text=True)
+    kept = re.search(r"Contracts: (\d+) kept, 0 broken", result.stdout)
+    contracts = (ROOT / "pyproject.toml").read_text().count("[[tool.importlinter.contracts]]")
+    assert result.returncode == 0 and kept, result.stdout + result.stderr
+    assert int(kept[1]) == contracts > 0
+
+
+def test_the_report_loads_no_torch():
+    """A runtime property the contracts cannot see: no library the report uses pulls torch in."""
     loaded = _loaded_modules("import leaderboard.report, leaderboard.aggregate, leaderboard.plots,"
                              " leaderboard.html, leaderboard.stats")
-    bench = {m for m in loaded if m == "bench" or m.startswith("bench.")}
-    assert bench and all(m in ("bench", "bench.results", "bench.studies")
-                         or m.startswith(("bench.results.", "bench.studies.")) for m in bench), \
-        sorted(bench)
-    assert not {"torch", "baselines"} & loaded
+    assert "leaderboard.report" in loaded and "torch" not in loaded
 
 
-def test_results_format_is_a_leaf():
-    loaded = _loaded_modules("import bench.results")
-    assert {m for m in loaded if m.startswith("bench.")} <= {
-        f"bench.results{s}" for s in ("", ".definitions", ".io", ".schema", ".store")}
-    assert not {"torch", "matplotlib", "pandas", "tasks", "leaderboard"} & loaded
+def test_the_cli_starts_without_tasks_matplotlib_or_the_report():
+    """What `compbench --help` loads: why the commands import those inside functions."""
+    loaded = _loaded_modules("import bench.cli")
+    assert "bench.commands.run" in loaded
+    assert not {"tasks", "leaderboard", "pandas", "scipy", "matplotlib", "ray"} & loaded
 
 
-@pytest.mark.parametrize("room, forbidden", [
-    ("bench.core.diffusion", ("bench.metrics", "bench.run", "bench.suite", "leaderboard")),
-    ("bench.metrics.locality", ("bench.run", "bench.suite", "leaderboard")),
-    ("bench.run.execute", ("bench.suite", "bench.commands", "leaderboard")),
-    ("bench.suite.executors", ("bench.commands", "leaderboard")),
-])
-def test_rooms_depend_one_way(room, forbidden):
-    loaded = _loaded_modules(f"import {room}")
-    assert not [m for m in loaded if m.startswith(forbidden)]
+def test_the_shared_package_needs_only_the_standard_library():
+    added = _loaded_modules("import compbench.registry") - _loaded_modules("")
+    assert "compbench.registry" in added
+    assert {m.split(".")[0] for m in added} <= {*sys.stdlib_module_names, "compbench"}
 
 
-def test_old_import_paths_are_the_moved_modules():
+def test_old_import_paths_reach_what_moved():
     import bench.locality
     import bench.metrics.locality
     import bench.results.store
     import bench.run.spec
     import bench.spec
     import bench.store
+    import compbench.registry
+    import tasks
+    from tasks.registry import Registry, UnknownNameError
 
     assert bench.locality is bench.metrics.locality
     assert bench.store is bench.results.store
@@ -108,6 +118,8 @@ def test_old_import_paths_are_the_moved_modules():
 
     assert measure is bench.metrics.locality.measure and OldStore is Store
     assert RunSpec is bench.run.spec.RunSpec
+    assert Registry is compbench.registry.Registry
+    assert UnknownNameError is tasks.UnknownNameError is compbench.registry.UnknownNameError
 
 
 def test_quick_suite_run_ids_are_pinned():

@@ -155,18 +155,50 @@ def test_an_interrupted_drive_logs_its_wall_time(tmp_path, monkeypatch):
 
     real = executors.SerialExecutor
     monkeypatch.setattr(executors, "SerialExecutor", lambda **kw: real(execute=execute))
-    code = benchmark.run_benchmark(specs, store, executor="serial", echo=lambda line: None)
-    assert code == 130
+    finished = benchmark.run_suite(specs, store, executor="serial", echo=lambda line: None)
+    assert finished is False
     (log,) = store.drive_logs()
     assert log["interrupted"] is True and log["ok"] == [specs[0].run_id]
     assert log["seconds"]["total"] >= log["seconds"]["runs"] > 0
     # The resumed drive appends a second record; the suite's wall time is their sum.
     monkeypatch.setattr(executors, "SerialExecutor",
                         lambda **kw: real(execute=lambda spec, **k: _ok_result(spec)))
-    monkeypatch.setattr("leaderboard.report.build_report", lambda out, **kw: {})
-    assert benchmark.run_benchmark(specs, store, executor="serial", echo=lambda line: None) == 0
+    assert benchmark.run_suite(specs, store, executor="serial", echo=lambda line: None) is True
     first, second = sorted(store.drive_logs(), key=lambda d: d["interrupted"], reverse=True)
     assert second["interrupted"] is False and second["ran"] == 1 and second["skipped"] == 1
+    assert not (tmp_path / "report.json").exists()  # the suite runs; the command reports
+
+
+def test_the_run_command_reports_after_the_runs(tmp_path, monkeypatch):
+    from bench.commands.run import run_benchmark
+
+    store = Store(tmp_path)
+    specs = [_spec("conv-heatmap-rf5"), _spec("unet-heatmap")]
+
+    def execute(spec, **kwargs):
+        if spec.arch == "unet-heatmap":
+            raise RuntimeError("deliberate failure")
+        return _ok_result(spec)
+
+    def broken(out, **kwargs):
+        raise OSError("disk full")
+
+    real = executors.SerialExecutor
+    monkeypatch.setattr(executors, "SerialExecutor",
+                        lambda **kw: real(execute=execute, retries=0))
+
+    monkeypatch.setattr("leaderboard.report.build_report", broken)
+    lines = []
+    assert run_benchmark(specs, store, executor="serial", echo=lines.append) == 1
+    assert store.check(specs[0].run_id).state == "complete"  # the finished run is saved
+    assert lines[-1] == (f"the report could not be built: OSError: disk full; the runs are saved, "
+                         f"retry with `compbench report {tmp_path}`")
+    monkeypatch.setattr("leaderboard.report.build_report",
+                        lambda out, **kw: {"runs": out / "runs.csv"})
+    lines.clear()
+    assert run_benchmark(specs, store, executor="serial", echo=lines.append) == 1
+    assert lines[-2:] == [f"report: {tmp_path / 'runs.csv'}",
+                          "1 of 2 runs did not finish: unet-heatmap length seed 0"]
 
 
 def test_entry_point_plugins_register(plugin_dir):

@@ -10,7 +10,7 @@ import tasks
 from bench.results.io import canonical_json, config_hash
 from bench.run import profiles
 from bench.run.spec import RunSpec, parse_override
-from tasks.registry import UnknownNameError
+from compbench.registry import UnknownNameError
 
 
 def test_profiles_exist_and_are_valid():

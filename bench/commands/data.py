@@ -7,10 +7,12 @@ from pathlib import Path
 import click
 
 from bench.commands.params import TASK
+from bench.results.io import atomic_write, figure_png
 
 
 def _task(name: str, resolution: int):
     """tasks.get with its errors turned into usage errors (exit 2, no traceback)."""
+    # Lazy for the CLI's start-up: tasks loads pandas and scipy.
     import tasks
 
     try:
@@ -23,8 +25,6 @@ def save_preview(task, split: str, k: int, n: int, seed: int, out: Path) -> Path
     """Write a grid of n scenes (labelled objects marked and listed) to a PNG, atomically."""
     import numpy as np
     from matplotlib.figure import Figure
-
-    from bench.results.io import atomic_write, figure_png
 
     scenes = task.scenes(split, k, n, seed)
     images = task.render(scenes)
@@ -106,6 +106,7 @@ def preview(task_name, k, n, resolution, split, seed, out) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 def audit(task_names, resolutions, n, seed) -> None:
     """How exact the evaluator is: ground truth, image-space corruptions, mild noise and blur."""
+    # Lazy for the CLI's start-up: tasks loads pandas and scipy.
     import tasks
     from tasks.audit import audit as run_audit
 

@@ -8,17 +8,22 @@ from pathlib import Path
 
 import click
 
+from bench.metrics.locality import measure as measure_locality
+from bench.results.io import atomic_write, pretty_json
+from bench.run.spec import RunSpec
+from bench.run.threads import torch_threads
+
 
 def run_locality(model, spec, out, n: int | None = None, seed: int = 0) -> tuple[dict, list]:
     """Metrics (locality.measure) and pictures of a loaded run; also writes locality.json."""
+    # Lazy for the CLI's start-up: tasks loads pandas and scipy, pictures matplotlib.
     import tasks
-    from bench.metrics import locality, pictures
-    from bench.results.io import atomic_write, pretty_json
+    from bench.metrics import pictures
 
     task = tasks.get(spec.task, **spec.task_kwargs())
     p = spec.profile_resolved()
     denoiser = p.denoiser(model)
-    result = locality.measure(model, task, n=n or p.locality_n, n_ablation=p.ablation_n,
+    result = measure_locality(model, task, n=n or p.locality_n, n_ablation=p.ablation_n,
                               seed=seed, denoiser=denoiser)
     out = Path(out)
     paths = []
@@ -61,6 +66,7 @@ def format_table(result: dict) -> str:
 @click.option("--seed", type=int, default=0, show_default=True, help="Scenes, noise and pixels.")
 def locality(checkpoint, out, n, seed) -> None:
     """Print the locality metrics of a saved run and write its pictures."""
+    # Lazy for the CLI's start-up: checkpoints load tasks (pandas, scipy).
     from bench.run import checkpoint as ckpt
 
     try:
@@ -84,9 +90,8 @@ def measure_cost(
     train_steps: int = 20,
 ) -> dict:
     """Seconds of locality.measure on one core vs the estimated training time of the same model."""
-    from bench.metrics import locality as loc
-    from bench.run.spec import RunSpec
-    from bench.run.threads import torch_threads
+    # Lazy for the CLI's start-up: tasks and the trainer load pandas and scipy.
+    import tasks
     from bench.run.train import train
 
     with torch_threads(1):
@@ -98,14 +103,12 @@ def measure_cost(
             overrides=(("steps", train_steps), ("n_train_scenes", 96), ("warmup_steps", 1)),
         )
         result = train(spec, threads=1)
-        import tasks
-
         task = tasks.get(task_name, **spec.task_kwargs())
         full = RunSpec(task_name, arch, 0, profile).profile_resolved()
         n = n if n is not None else full.locality_n
         t0 = time.perf_counter()
-        loc.measure(result.model, task, n=n, n_ablation=full.ablation_n,
-                    denoiser=full.denoiser(result.model))
+        measure_locality(result.model, task, n=n, n_ablation=full.ablation_n,
+                         denoiser=full.denoiser(result.model))
         seconds = time.perf_counter() - t0
     train_seconds = full.steps / result.log["steps_per_second"]
     return {
@@ -122,6 +125,4 @@ def measure_cost(
 
 def write_json(rows, path) -> None:
     """Rows as JSON, atomically."""
-    from bench.results.io import atomic_write, pretty_json
-
     atomic_write(Path(path), pretty_json(rows))

@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import click
 
+from bench.run import plugins, profiles
+
 
 class RegistryName(click.ParamType):
     """A name of one registry (tasks, architectures, profiles, suites), checked on conversion.
 
-    `registry` is a zero-argument callable returning the Registry (so importing the CLI imports no
-    registry); `plugins` also accepts plugin paths package.module:factory (registered here).
+    `registry` is a zero-argument callable returning the Registry, read on conversion (so plugins
+    are registered first, and importing the CLI loads no task or suite); `plugins` also accepts
+    plugin paths package.module:factory (registered here).
     """
 
     def __init__(self, kind: str, registry, plugins: bool = False):
         self.name, self._registry, self.plugins = kind, registry, plugins
 
     def convert(self, value, param, ctx):
-        from bench.run import plugins
-
         if self.plugins and plugins.is_plugin_path(value):
             try:
                 plugins.register_arch(value)
@@ -31,26 +32,21 @@ class RegistryName(click.ParamType):
 
 
 def _tasks():
-    from bench.run import plugins
-
     plugins.load_entry_points()
     return plugins.registry_for("tasks")
 
 
 def _archs():
-    from bench.run import plugins
-
     plugins.load_entry_points()
     return plugins.registry_for("baselines")
 
 
 def _profiles():
-    from bench.run import profiles
-
     return profiles.PROFILES
 
 
 def _suites():
+    # Lazy for the CLI's start-up: the suites load tasks (pandas, scipy).
     from bench.suite import suites
 
     return suites.SUITES

@@ -2,7 +2,10 @@
 
 import click
 
+import baselines
+from bench.commands.locality import measure_cost, write_json
 from bench.commands.params import ARCH, PROFILE, SUITE, TASK
+from bench.perf import hardware
 from bench.perf.gpu import check as gpu_check
 from bench.run.kernels import TRAIN_KERNELS, TRAIN_MEMORY_FORMATS
 
@@ -31,7 +34,7 @@ def train_(profile, task, archs, steps, warmup, repeats, threads, kernels, memor
            json_out) -> None:
     """Training steps/s of the harness vs a bare PyTorch loop (target ratio >= 0.95); GFLOP/s."""
 
-    import baselines
+    # Lazy for the CLI's start-up: the trainer loads tasks (pandas, scipy).
     from bench.perf.train import measure_train
 
     rows = []
@@ -52,8 +55,6 @@ def train_(profile, task, archs, steps, warmup, repeats, threads, kernels, memor
                    f"{r['bare_steps_per_cpu_s']:.2f} {r['ratio_cpu']:.3f} "
                    f"{r['gflop_per_cpu_s']:.2f}")
     if json_out:
-        from bench.commands.locality import write_json
-
         write_json(rows, json_out)
 
 
@@ -68,8 +69,6 @@ def train_(profile, task, archs, steps, warmup, repeats, threads, kernels, memor
 @click.option("--json-out", type=click.Path(dir_okay=False), help="Also write the rows as JSON.")
 def locality_(profile, task, archs, n, train_steps, json_out) -> None:
     """Cost of locality.measure on one core as a share of training time (target <= 10 %)."""
-    from bench.commands.locality import measure_cost, write_json
-
     rows = []
     click.echo(f"{'arch':18s} {'cond.':6s} {'measure s':>9s} {'train s (est)':>13s} {'share':>6s}")
     for arch in archs or ("unet-film",):
@@ -92,7 +91,7 @@ def locality_(profile, task, archs, n, train_steps, json_out) -> None:
 @click.option("--json-out", type=click.Path(dir_okay=False), help="Also write the rows as JSON.")
 def oracle_(task, n_images, batch, calls, threads, json_out) -> None:
     """Denoiser calls per second of the training-free analytic-local oracle."""
-    from bench.commands.locality import write_json
+    # Lazy for the CLI's start-up: the trainer loads tasks (pandas, scipy).
     from bench.perf.oracle import measure_oracle
 
     rows = []
@@ -115,6 +114,7 @@ def oracle_(task, n_images, batch, calls, threads, json_out) -> None:
 @click.option("--n", default=2000, show_default=True, type=click.IntRange(1))
 def data_(task, resolution, ks, n) -> None:
     """Scenes/s of sampling + rendering + conditioners in one process (target >= 2000 at 32 px)."""
+    # Lazy for the CLI's start-up: tasks loads pandas and scipy.
     import tasks
     from tasks.audit import data_speed
 
@@ -141,6 +141,7 @@ def ray_(n_runs, cores, profile, arch, steps) -> None:
     """Ray parallel efficiency: N 1-CPU runs at once vs serially (target >= 0.9 per core)."""
     import os
 
+    # Lazy for the CLI's start-up: the trainer loads tasks (pandas, scipy).
     from bench.perf import ray as perf_ray
 
     cores = cores or len(os.sched_getaffinity(0))
@@ -158,8 +159,6 @@ def peak_(thread_counts) -> None:
     beside the estimate from the CPU's flags."""
     import os
 
-    from bench.perf import hardware
-
     for threads in thread_counts or sorted({1, len(os.sched_getaffinity(0))}):
         m = hardware.measured_peak(threads)
         click.echo(f"{threads} thread(s): {m['gflops']:.1f} GFLOP/s fp32 "
@@ -175,7 +174,7 @@ def peak_(thread_counts) -> None:
               help="Count training FLOPs (one forward+backward per distinct run spec).")
 def suite_(out, flops) -> None:
     """Wall-time breakdown of a finished suite's results dir; training GFLOP/s vs CPU peak."""
-    from bench.perf import hardware
+    # Lazy for the CLI's start-up: the trainer loads tasks (pandas, scipy).
     from bench.perf import suite as perf_suite
 
     try:
@@ -211,6 +210,7 @@ def suite_(out, flops) -> None:
               help="Profile override, as `compbench run --set` (e.g. train_kernels=compiled).")
 def warm_(suite, archs, overrides) -> None:
     """Fill the kernel cache for a suite: two compiled training steps per distinct model."""
+    # Lazy for the CLI's start-up: the trainer and the suites load tasks (pandas, scipy).
     from bench.perf.warm import warm
     from bench.suite import benchmark
 
@@ -239,7 +239,6 @@ def all_(ctx, out, quick) -> None:
     ]
     if out:
         sections.append((f"suite breakdown of {out}", suite_, dict(out=out)))
-    from bench.perf import hardware
 
     for title, command, kwargs in sections:
         click.echo(f"\n== {title}")

@@ -21,7 +21,8 @@ def report(out: str, page: str | None, title: str | None) -> None:
     """Rebuild the reports of the results directory OUT from its run directories alone (a
     directory of committed results: its analyses, from its runs.csv); with --markdown, write its
     results page too."""
-    import pandas as pd  # late: `compbench --help` stays quick
+    # Late, as every command's heavy imports (bench/commands/__init__.py): pandas, leaderboard.
+    import pandas as pd
 
     from leaderboard.markdown import write_page
     from leaderboard.report import build_report, reanalyse

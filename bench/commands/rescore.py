@@ -15,6 +15,7 @@ def rescore(out: str, locality: bool) -> None:
     """Re-evaluate every run's samples.npz with the current evaluator (no retraining), rewrite its
     metrics and the report. Results of an older task version become current. With --locality,
     add the missing locality scores instead (run ids unchanged)."""
+    # Lazy for the CLI's start-up: rescoring loads tasks (pandas, scipy), leaderboard matplotlib.
     from bench.suite import relocality
     from bench.suite import rescore as rescoring
     from leaderboard.report import build_report

@@ -13,6 +13,32 @@ def _echo(line: str) -> None:
     click.echo(line, err=True)
 
 
+def run_benchmark(specs: list, store, *, echo=print, **run_args) -> int:
+    """Run what is missing of `specs` into `store` (bench.suite.benchmark.run_suite, which takes
+    `run_args`), then write the report; returns the exit code (0 ok, 1 a run did not finish or
+    the report could not be built, 130 interrupted)."""
+    # Lazy for the CLI's start-up: the suites load tasks (pandas, scipy).
+    from bench.suite import benchmark
+
+    if not benchmark.run_suite(specs, store, echo=echo, **run_args):
+        return 130
+    # Lazy for the CLI's start-up: leaderboard loads pandas, matplotlib and seaborn.
+    from leaderboard.report import build_report
+
+    try:
+        paths = build_report(store.out)
+    except Exception as err:  # the runs are saved; say loudly that the report is not
+        echo(f"the report could not be built: {type(err).__name__}: {err}; the runs are saved, "
+             f"retry with `compbench report {store.out}`")
+        return 1
+    echo("report: " + ", ".join(str(p) for p in paths.values()))
+    unfinished = benchmark.unfinished_line(specs, store)
+    if unfinished:
+        echo(unfinished)
+        return 1
+    return 0
+
+
 @click.command("run")
 @click.option("--suite", type=SUITE, default="quick", show_default=True,
               help="Suite to run (see `compbench list suites`).")
@@ -50,6 +76,7 @@ def _echo(line: str) -> None:
 def run(suite, tasks_, archs, seeds, profile, overrides, arch_overrides, out, ray_address,
         num_cpus, cpus_per_run, gpus_per_run, executor, retries, force, dry_run) -> None:
     """Train and measure a suite of (task x arch x seed) runs, then write the leaderboard."""
+    # Lazy for the CLI's start-up: the suites load tasks (pandas, scipy).
     from bench.suite import benchmark, suites
 
     out = out if out is not None else suites.get(suite).out
@@ -61,7 +88,7 @@ def run(suite, tasks_, archs, seeds, profile, overrides, arch_overrides, out, ra
             for line in benchmark.dry_run_lines(specs, store):
                 click.echo(line)
             return
-        code = benchmark.run_benchmark(
+        code = run_benchmark(
             specs, store, suite=suite, ray_address=ray_address, num_cpus=num_cpus,
             cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, executor=executor,
             retries=retries, force=force, echo=_echo)

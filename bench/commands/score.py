@@ -43,6 +43,7 @@ def score(denoiser, checkpoint, task, profile, overrides, seed, name, out, devic
           force) -> None:
     """Score an outside denoiser (or a checkpoint) without training: sample, evaluate, measure
     locality, draw pictures; its row joins the leaderboard as variant "<profile>+scored"."""
+    # Lazy for the CLI's start-up: scoring loads tasks (pandas, scipy).
     from bench.run import score as scoring
 
     try:
@@ -57,6 +58,7 @@ def score(denoiser, checkpoint, task, profile, overrides, seed, name, out, devic
         _echo(f"interrupted: nothing of this scoring is saved in {out}; rerun the same command")
         raise SystemExit(130) from None
 
+    # Lazy for the CLI's start-up: leaderboard loads pandas, matplotlib and seaborn.
     from leaderboard.report import build_report
 
     try:

@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 from bench.core import seeds
+from bench.core.diffusion import combined_denoiser
 from bench.core.seeds import Probe
 from bench.results.definitions import LOCALITY_METRICS, WINDOWS
 from bench.results.schema import per_sigma_pairs
@@ -69,8 +70,6 @@ def metric_names(task, *, spatial: bool = True, jacobian: bool = True) -> list[s
 
 def combined(model):
     """The model's own sampling denoiser (bench.core.diffusion.combined_denoiser, no guidance)."""
-    from bench.core.diffusion import combined_denoiser
-
     return combined_denoiser(model)
 
 

@@ -18,6 +18,13 @@ import traceback
 
 import click
 
+import baselines
+from bench.core import sampling
+from bench.core.diffusion import edm_loss
+from bench.metrics import locality
+from bench.run import profiles
+from bench.run.spec import RunSpec
+
 DEFAULT_ARCHS = ("unet-film", "unet-xattn-local", "dit")
 GPU_GB = 80.0
 CONTEXT_GB = 0.6  # CUDA context + cuDNN/cuBLAS workspaces per process (typical, not measured here)
@@ -60,10 +67,8 @@ def on_device(model, device) -> bool:
 
 def check_arch(arch: str, *, task: str, steps: int, device: str) -> dict:
     """Train `steps` paper steps, sample 8 scenes, measure locality (n=4), all on `device`."""
+    # Lazy for the CLI's start-up, which imports this module: tasks loads pandas, scipy.
     import tasks as tasks_pkg
-    from bench.core import sampling
-    from bench.metrics import locality
-    from bench.run.spec import RunSpec
     from bench.run.train import train
 
     row = {"arch": arch, "task": task}
@@ -107,8 +112,8 @@ def check_arch(arch: str, *, task: str, steps: int, device: str) -> dict:
 
 def check_pipeline(arch: str, *, task: str, steps: int, device: str) -> dict:
     """One whole bench.run.execute.execute (pictures, entanglement, checkpoint too) on `device`."""
+    # Lazy for the CLI's start-up, which imports this module: it loads tasks, matplotlib.
     from bench.run import execute as pipeline
-    from bench.run.spec import RunSpec
 
     _reset_peak(device)
     spec = RunSpec(task, arch, 0, "paper", {**CHECK_OVERRIDES, "steps": steps,
@@ -128,8 +133,6 @@ def fit_per_gpu(per_run_gb: float, gpu_gb: float = GPU_GB, context_gb: float = C
 
 def full_dataset_gb(profile: str = "paper") -> float:
     """GB of one run's training images kept on the device (n_train_scenes x 3 x R x R float32)."""
-    from bench.run import profiles
-
     p = profiles.get(profile)
     return p.n_train_scenes * 3 * p.resolution**2 * 4 / 1e9
 
@@ -143,8 +146,7 @@ def estimate_train_gb(arch: str, *, task: str = "length", profile: str = "paper"
     """
     import torch
 
-    from bench.core.diffusion import edm_loss
-    from bench.run.spec import RunSpec
+    # Lazy for the CLI's start-up, which imports this module: the trainer loads tasks.
     from bench.run.train import build, training_set
 
     spec = RunSpec(task, arch, 0, profile)
@@ -216,7 +218,7 @@ def print_estimates(archs: list[str], task: str) -> int:
 
 def bad_arguments(archs: list[str], task: str, steps: int) -> str | None:
     """What is wrong with the arguments, naming the valid choices (None where nothing is)."""
-    import baselines
+    # Lazy for the CLI's start-up, which imports this module: tasks loads pandas, scipy.
     import tasks
 
     bad = [a for a in archs if a not in baselines.names()]
@@ -238,8 +240,6 @@ def _guarded(label: str, check) -> dict | None:
 
 def print_sizing(peaks: list[float]) -> None:
     """How many paper-profile runs fit one GPU, from the largest reserved peak."""
-    from bench.run import profiles
-
     share = CHECK_OVERRIDES["n_train_scenes"] / profiles.get("paper").n_train_scenes
     extra = full_dataset_gb() * (1 - share)  # the check trained on a smaller set
     per_run = max(peaks) + extra
@@ -256,6 +256,7 @@ def run_checks(archs: str, task: str, steps: int, device: str, no_pipeline: bool
     """The checks; returns the exit code (0 passed or skipped, 1 a check failed, 2 bad input)."""
     import torch
 
+    # Lazy for the CLI's start-up, which imports this module: tasks loads pandas, scipy.
     import tasks
 
     names = [a for a in archs.split(",") if a]

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from bench.run.provenance import parse_cpuinfo  # one parser of /proc/cpuinfo, used here too
+from bench.run.threads import torch_threads
 
 CPUINFO = Path("/proc/cpuinfo")
 CPUFREQ_MAX = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")  # kHz
@@ -91,8 +92,6 @@ def measured_peak(threads: int = 1, *, n: int = 2048, repeats: int = 5) -> dict:
     import time
 
     import torch
-
-    from bench.run.threads import torch_threads
 
     with torch_threads(threads):
         gen = torch.Generator().manual_seed(0)

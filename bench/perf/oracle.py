@@ -6,6 +6,7 @@ import time
 
 import torch
 
+import tasks
 from bench.core import seeds
 from bench.run.spec import RunSpec
 from bench.run.threads import torch_threads
@@ -17,7 +18,6 @@ def measure_oracle(task: str, n_images: int, *, profile: str = "quick", batch: i
     """Fit `analytic-local` on `n_images` training scenes and time `calls` forward passes of a
     batch of `batch` test scenes at sigma = 1: wall and CPU seconds per call, calls/s, GMAC/s."""
     spec = RunSpec(task, "analytic-local", 0, profile, arch_overrides=(("n_images", n_images),))
-    import tasks
 
     with torch_threads(threads), torch.no_grad():
         fitted = train(spec)  # the train stage's fit_reference: no optimiser step

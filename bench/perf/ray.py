@@ -23,6 +23,9 @@ import os
 import time
 from collections.abc import Callable, Sequence
 
+from bench.run.spec import RunSpec
+from bench.run.train import train
+
 DEFAULT_OVERRIDES = {"n_train_scenes": 256}  # small data set: timing the loop, not rendering
 
 
@@ -42,8 +45,6 @@ def efficiency(t_serial: float, t_parallel: float, n_runs: int, cores: int) -> d
 def specs(n_runs: int, *, profile: str, steps: int, task: str = "length",
           arch: str = "unet-film") -> list:
     """N RunSpecs alike except for the seed (0..N-1), `steps` training steps, a small data set."""
-    from bench.run.spec import RunSpec
-
     over = {**DEFAULT_OVERRIDES, "steps": steps, "warmup_steps": min(steps, 5),
             "loss_every": steps}
     return [RunSpec(task, arch, seed, profile, over) for seed in range(n_runs)]
@@ -51,8 +52,6 @@ def specs(n_runs: int, *, profile: str, steps: int, task: str = "length",
 
 def train_one(spec) -> dict:
     """Train one spec on 1 thread -> {"wall", "cpu"} seconds of this process (train.train)."""
-    from bench.run.train import train
-
     w0, c0 = time.perf_counter(), time.process_time()
     result = train(spec, threads=1)
     if result.log.get("status") != "ok":
@@ -63,8 +62,6 @@ def train_one(spec) -> dict:
 
 def warm_spec(spec):
     """The spec cut to 2 steps: a warm-up run (imports, first-call kernel set-up)."""
-    from bench.run.spec import RunSpec
-
     return RunSpec(spec.task, spec.arch, spec.seed, spec.profile,
                    {**dict(spec.overrides), "steps": 2, "warmup_steps": 1, "loss_every": 2})
 

@@ -16,7 +16,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bench.perf.train import train_step_flops
 from bench.results import Metrics, Store
+from bench.run.spec import RunSpec
+from bench.run.threads import torch_threads
+from bench.run.train import build, training_set
 
 STAGES = ("train", "track", "sample", "evaluate", "locality")  # own rows; the rest "pictures/other"
 LABELS = {"train": "training", "track": "tracking", "sample": "sampling", "evaluate": "evaluation",
@@ -154,11 +158,6 @@ def training_flops(runs: list[Metrics], flops_fn=None) -> dict:
 
 def step_flops(m: Metrics) -> int:
     """FLOPs of one training step of the run with metrics `m` (rebuilds the model, no weights)."""
-    from bench.perf.train import train_step_flops
-    from bench.run.spec import RunSpec
-    from bench.run.threads import torch_threads
-    from bench.run.train import build, training_set
-
     spec = RunSpec.from_json(m.spec)
     p = spec.profile_resolved()
     with torch_threads(1):

@@ -7,7 +7,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import baselines
+from bench.run import kernels
 from bench.run.spec import RunSpec
+from bench.run.train import build, train
 
 SHORT = (("steps", 2), ("n_train_scenes", 64), ("loss_every", 1))  # two steps compile it all
 
@@ -15,10 +18,6 @@ SHORT = (("steps", 2), ("n_train_scenes", 64), ("loss_every", 1))  # two steps c
 def warm_specs(specs: list[RunSpec]) -> list[RunSpec]:
     """One short spec per distinct compiled (task, arch, hyperparameters, profile) of `specs`;
     eager runs, training-free ones and models that decline compilation are left out."""
-    import baselines
-    from bench.run import kernels
-    from bench.run.train import build
-
     out, seen = [], set()
     for s in specs:
         if not baselines.is_trained(s.arch) or s.profile_resolved().train_kernels != "compiled":
@@ -39,9 +38,6 @@ def warm_specs(specs: list[RunSpec]) -> list[RunSpec]:
 def warm(specs: list[RunSpec], echo: Callable[[str], None] = print,
          threads: int = 1) -> list[dict]:
     """Train each warm spec for two steps; [{task, arch, first_step_seconds, seconds}]."""
-    from bench.run import kernels
-    from bench.run.train import train
-
     rows = []
     for s in warm_specs(specs):
         t = time.perf_counter()

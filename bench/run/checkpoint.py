@@ -9,7 +9,10 @@ from pathlib import Path
 
 import torch
 
+import baselines
+import tasks
 from bench.results.io import atomic_write
+from bench.run import plugins
 from bench.run.spec import RunSpec
 
 FORMAT = 1
@@ -46,10 +49,6 @@ def load(path: str | os.PathLike, device: torch.device | str = "cpu"):
     first; where the model's config names no registered architecture, the spec's arch and hparams
     rebuild it, as training built it.
     """
-    import baselines
-    import tasks
-    from bench.run import plugins
-
     payload = read(path)
     spec = RunSpec.from_json(payload["spec"])
     config = json.loads(payload["config"])

@@ -14,14 +14,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import tasks
 from bench.core import seeds
 from bench.core.seeds import Stream
+from bench.metrics import accuracy, entanglement, locality, pictures
 from bench.results import schema
 from bench.results.definitions import ID_LENGTHS, OOD_LENGTHS
 from bench.results.io import sha256
 from bench.results.store import RunResult
-from bench.run import plugins, provenance
+from bench.run import checkpoint, plugins, provenance, train
 from bench.run.pixels import evaluate_pixels, sample_pixels
+from bench.run.threads import torch_threads
+from bench.run.track import Tracker
 
 
 class RunFailed(RuntimeError):
@@ -48,8 +52,6 @@ class Evaluation:
 
 def train_stage(spec, *, threads: int | None, device: str, track=None):
     """Train the spec's model (RunFailed if training did not finish); `track` as train.train's."""
-    from bench.run import train
-
     trained = train.train(spec, threads=threads, device=device, track=track)
     if trained.log.get("status") != "ok":
         raise RunFailed(f"training {trained.log.get('status')}: "
@@ -75,8 +77,6 @@ def sample_stage(denoiser, task, spec, *, device: str) -> Samples:
 
 def evaluate_stage(task, samples: Samples) -> Evaluation:
     """task.evaluate on the stored uint8 pixels, summarised per test length."""
-    from bench.metrics import accuracy
-
     per_k, success = {}, np.zeros(len(samples.k), dtype=bool)
     for k in task.test_lengths:
         idx = np.flatnonzero(samples.k == k)
@@ -88,8 +88,6 @@ def evaluate_stage(task, samples: Samples) -> Evaluation:
 
 def measure_stage(model, denoiser, task, spec, timings: dict) -> tuple[dict, dict | None]:
     """(locality metrics, feature entanglement or None), each stage timed into `timings`."""
-    from bench.metrics import locality
-
     p = spec.profile_resolved()
     t = time.perf_counter()
     loc = locality.measure(model, task, n=p.locality_n, n_ablation=p.ablation_n, seed=0,
@@ -106,8 +104,6 @@ def measure_stage(model, denoiser, task, spec, timings: dict) -> tuple[dict, dic
 def feature_stage(model, task, spec) -> dict:
     """Feature entanglement of the color concepts; NaN with the reason for a model without
     `features()` (an outside denoiser need not have one)."""
-    from bench.metrics import entanglement
-
     if not callable(getattr(model, "features", None)):
         return {"feature_entanglement": math.nan, "feature_entanglement_random": math.nan,
                 "reason": "the denoiser has no features(x, sigma, tokens, mask) -> (B, F)"}
@@ -131,9 +127,6 @@ def draw_stage(model, denoiser, task, spec, samples: Samples, evaluation: Evalua
     The checkpoint is `checkpoint_bytes` where given (a scored checkpoint, as it was read), else
     the model's own; none without `save_checkpoint` (a parameter-free outside denoiser).
     """
-    from bench.metrics import pictures
-    from bench.run import checkpoint
-
     files = {f"pictures/{name}": png
              for name, png in pictures.locality_pictures(model, task, denoiser=denoiser).items()}
     if checkpoint_bytes is not None:
@@ -174,8 +167,6 @@ def assemble(spec, model, task, log: dict, evaluation: Evaluation, loc: dict, en
              timings: dict, threads: int | None, device: str,
              trajectory: schema.Trajectory | None = None) -> schema.Metrics:
     """The run's metrics from what the stages returned."""
-    from bench.metrics import accuracy
-
     return schema.Metrics(
         run_id=spec.run_id, status="ok", spec=spec.to_dict(), resolved=spec.resolve(),
         provenance={**provenance.collect(device), "threads": threads},
@@ -220,10 +211,6 @@ def failed_result(spec, error: str, attempts: int, traceback: str | None = None)
 def execute(spec, *, threads: int | None = None, device: str | None = None) -> RunResult:
     """One run: train (tracked where the profile says so), sample at every test length,
     evaluate, measure locality, draw pictures."""
-    import tasks
-    from bench.run import track
-    from bench.run.threads import torch_threads
-
     plugins.load_entry_points()
     plugins.register_all((spec.arch,))
     device = device or "cpu"
@@ -232,7 +219,7 @@ def execute(spec, *, threads: int | None = None, device: str | None = None) -> R
         t0 = time.perf_counter()
         task = tasks.get(spec.task, **spec.task_kwargs())
         p = spec.profile_resolved()
-        tracker = track.Tracker(spec, task, device) if p.track_points else None
+        tracker = Tracker(spec, task, device) if p.track_points else None
         trained = train_stage(spec, threads=None, device=device, track=tracker)  # threads set
         timings["train"] = time.perf_counter() - t0 - trained.log.get("track_seconds", 0.0)
         if "track_seconds" in trained.log:

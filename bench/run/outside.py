@@ -17,7 +17,7 @@ from bench.core import seeds
 from bench.core.seeds import Probe
 from bench.results import schema
 from bench.results.store import METRICS
-from bench.run import plugins
+from bench.run import checkpoint, plugins
 from bench.run.score_spec import ScoreError
 
 TRIAL_SIGMAS = (0.5, 5.0)  # noise levels of the two samples of the trial batch
@@ -97,8 +97,6 @@ def load_denoiser(path: str, task, label: str) -> Outside:
 
 def load_checkpoint(path: str | Path, device: str):
     """(model, its RunSpec, the file's bytes) of a checkpoint (ScoreError on --checkpoint)."""
-    from bench.run import checkpoint
-
     try:
         model, spec = checkpoint.load(path, device=device)
     except Exception as err:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from bench.core import sampling
+
 
 def sample_pixels(denoiser, task, p, scenes, *, seed: int, device: str) -> np.ndarray:
     """One image per scene through the profile `p`'s sampler, as the uint8 pixels that are scored
     and stored -> (n, 3, R, R); sample i depends on (seed, i) only."""
-    from bench.core import sampling
-
     x = sampling.generate(denoiser, task, scenes, seed=seed, steps=p.sampler_steps,
                           sampler=p.sampler, sigma_min=p.sigma_min, sigma_max=p.sigma_max,
                           rho=p.rho, device=device)  # (n, 3, R, R) in [0, 1]

@@ -10,7 +10,7 @@ import numpy as np
 from bench.core import diffusion
 from bench.results.definitions import RECORD_ONLY_FIELDS
 from bench.run.kernels import check as check_kernels
-from tasks.registry import Registry
+from compbench.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -89,9 +89,8 @@ class Profile:
 
     def denoiser(self, model):
         """The denoiser this profile samples and probes `model` through (composition, guidance)."""
-        from bench.core.diffusion import combined_denoiser
-
-        return combined_denoiser(model, guidance=self.guidance, compose_weight=self.compose_weight)
+        return diffusion.combined_denoiser(model, guidance=self.guidance,
+                                           compose_weight=self.compose_weight)
 
     @property
     def ema_halflife_steps(self) -> float:

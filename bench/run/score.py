@@ -46,6 +46,8 @@ from typing import Any
 
 import torch
 
+import tasks
+from bench.metrics import accuracy
 from bench.results import schema
 from bench.results.io import canonical_json
 from bench.results.store import IncompatibleResultsError, RunResult, Store
@@ -64,6 +66,7 @@ from bench.run.outside import (  # noqa: F401 (re-exported: the names users of t
 )
 from bench.run.score_spec import ScoreError, ScoreSpec, spec_from_dict  # noqa: F401 (re-exported)
 from bench.run.spec import RunSpec, parse_override
+from bench.run.threads import torch_threads
 
 # Preparing, scoring, writing.
 
@@ -94,8 +97,6 @@ def _device(device: str) -> str:
 
 def _task(name: str, options: dict):
     """tasks.get; an unknown name is a ScoreError of --task, an option it rejects of --set."""
-    import tasks
-
     plugins.load_entry_points()
     try:
         return tasks.get(name, **options)
@@ -201,9 +202,6 @@ def prepare(*, denoiser: str | None = None, checkpoint: str | Path | None = None
 
 def score(prepared: Prepared, *, threads: int | None = None) -> RunResult:
     """Sample, evaluate, measure and draw a prepared scoring -> RunResult (nothing written)."""
-    from bench.metrics import accuracy
-    from bench.run.threads import torch_threads
-
     spec, model, D, task, device = (prepared.spec, prepared.model, prepared.denoiser,
                                     prepared.task, prepared.device)
     with torch_threads(threads):

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import tasks
 from bench.results.io import canonical_json, config_hash
 from bench.run.spec import HARNESS_VERSION, JsonSpec, RunSpec, resolved_task_options
 
@@ -72,8 +73,6 @@ class ScoreSpec(JsonSpec):
     def resolve(self) -> dict:
         """The identity: source, weights digest, task (options, version), seed, resolved profile,
         harness version (JSON-ready)."""
-        import tasks
-
         task = tasks.get(self.task, **self.task_kwargs())
         return {"scored": self.source(), "weights_sha256": self.weights_sha256,
                 "task": self.task, "task_options": resolved_task_options(task),

@@ -8,6 +8,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
+import baselines
 from bench.core import diffusion
 from bench.results.io import canonical_json, config_hash
 from bench.run import profiles
@@ -143,8 +146,6 @@ class RunSpec(JsonSpec):
     def arch_hparams(self) -> dict:
         """Keyword hparams for baselines.get(self.arch, task, ...): the profile's width (for an
         architecture that takes one; the training-free oracle does not) and the overrides."""
-        import baselines
-
         width = {"width": self.profile_resolved().width}
         try:
             if not baselines.takes(self.arch, "width"):
@@ -155,7 +156,7 @@ class RunSpec(JsonSpec):
 
     def resolve(self) -> dict:
         """Every resolved hyperparameter plus task name/options/version, arch, seed (JSON-ready)."""
-        import tasks  # late: heavy to import
+        import tasks  # late: pandas and scipy, which the CLI's start-up does not need
 
         task = tasks.get(self.task, **self.task_kwargs())
         return {
@@ -214,8 +215,6 @@ def resolved_task_options(task) -> dict:
 def arch_config(arch: str, task: str, options: dict, hparams: dict) -> dict | None:
     """The architecture's config ({"name", "hparams"} with defaults) for the run id: read from the
     factory's declared hyperparameters; only a factory taking **kwargs (a plugin) is built."""
-    import baselines
-
     declared = baselines.declared_config(arch, **hparams)
     if declared is not None:
         return declared
@@ -225,10 +224,7 @@ def arch_config(arch: str, task: str, options: dict, hparams: dict) -> dict | No
 @functools.lru_cache(maxsize=64)
 def _built_config(arch: str, task: str, options: str, hparams: str) -> str:
     """JSON of a built model's config (defaults included); global RNGs untouched."""
-    import torch
-
-    import baselines
-    import tasks
+    import tasks  # late: pandas and scipy, which the CLI's start-up does not need
 
     with torch.random.fork_rng(devices=[]):
         model = baselines.get(arch, tasks.get(task, **json.loads(options)), **json.loads(hparams))

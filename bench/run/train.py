@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+import baselines
+import tasks
 from bench.core import diffusion, seeds
 from bench.core.diffusion import edm_loss
 from bench.core.seeds import Stream
@@ -73,9 +75,6 @@ def learning_rate(p: Profile, step: int) -> float:
 
 def build(spec: RunSpec, device: torch.device | str = "cpu"):
     """(task, model) for a spec; the model's initial weights are seeded from spec.seed."""
-    import baselines
-    import tasks
-
     task = tasks.get(spec.task, **spec.task_kwargs())
     with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG as it was
         torch.manual_seed(seeds.derive(spec.seed, Stream.INIT))

@@ -1,5 +1,6 @@
-"""What `compbench run` does: plan a suite's RunSpecs (every name and value checked before anything
-runs or is written), skip finished runs, run the rest through an executor, write the report."""
+"""What `compbench run` does before its report: plan a suite's RunSpecs (every name and value
+checked before anything runs or is written), skip finished runs, run the rest through an executor.
+The command (bench.commands.run) writes the report after them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import time
 from collections.abc import Callable
 
 from bench.results.store import IncompatibleResultsError, Store
+from bench.run import plugins, profiles, provenance, spec
+from bench.suite import executors, suites
+from bench.suite.cost import longest_first
 
 
 class PlanError(ValueError):
@@ -20,8 +24,6 @@ class PlanError(ValueError):
 
 def check_archs(archs: tuple[str, ...], option: str) -> None:
     """Every architecture registered (plugin paths package.module:factory are registered here)."""
-    from bench.run import plugins
-
     registry = plugins.registry_for("baselines")
     for name in archs:
         if plugins.is_plugin_path(name):
@@ -35,8 +37,6 @@ def check_archs(archs: tuple[str, ...], option: str) -> None:
 
 def check_tasks(names: tuple[str, ...], option: str) -> None:
     """Every task registered."""
-    from bench.run import plugins
-
     registry = plugins.registry_for("tasks")
     for name in names:
         if name not in registry:
@@ -56,9 +56,6 @@ def plan_runs(suite: str = "quick", tasks_: tuple[str, ...] = (), archs: tuple[s
               overrides: tuple[str, ...] = (), arch_overrides: tuple[str, ...] = ()) -> list:
     """The RunSpecs of a command line; every name and value is checked (PlanError) and every spec
     resolved, so a value a profile or task rejects fails here, before anything runs."""
-    from bench.run import plugins, profiles, spec
-    from bench.suite import suites
-
     if suite not in suites.SUITES:
         raise PlanError(suites.SUITES.unknown_message(suite), "--suite")
     if profile is not None and profile not in profiles.PROFILES:
@@ -90,8 +87,6 @@ def plan_runs(suite: str = "quick", tasks_: tuple[str, ...] = (), archs: tuple[s
 def make_executor(kind: str, *, ray_address: str | None, num_cpus: int | None, cpus_per_run: int,
                   gpus_per_run: float, retries: int):
     """A serial or Ray executor (not started); cheap checks (address, GPU) fail here, at once."""
-    from bench.suite import executors
-
     if kind == "serial":
         return executors.SerialExecutor(threads=cpus_per_run,
                                         device="cuda" if gpus_per_run > 0 else None,
@@ -141,17 +136,13 @@ def planned(out: str, **plan_args) -> tuple[list, Store]:
     return specs, store
 
 
-def run_benchmark(specs: list, store: Store, *, suite: str = "quick",
-                  ray_address: str | None = None, num_cpus: int | None = None,
-                  cpus_per_run: int = 1, gpus_per_run: float = 0.0, executor: str = "ray",
-                  retries: int = 1, force: bool = False,
-                  echo: Callable[[str], None] = print) -> int:
-    """Run what is missing of `specs` into `store`, then write the report; returns the exit code
-    (0 ok, 1 some run failed, 130 interrupted). A bad executor setting raises PlanError before
-    any run starts."""
-    from bench.suite import executors
-    from bench.suite.cost import longest_first
-
+def run_suite(specs: list, store: Store, *, suite: str = "quick", ray_address: str | None = None,
+              num_cpus: int | None = None, cpus_per_run: int = 1, gpus_per_run: float = 0.0,
+              executor: str = "ray", retries: int = 1, force: bool = False,
+              echo: Callable[[str], None] = print) -> bool:
+    """Run what is missing of `specs` into `store` and append the drive's record to its log;
+    returns False where Ctrl-C interrupted it. A bad executor setting raises PlanError before any
+    run starts."""
     t0 = time.perf_counter()
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     seconds: dict[str, float] = {}
@@ -181,8 +172,6 @@ def run_benchmark(specs: list, store: Store, *, suite: str = "quick",
             interrupted = True
         seconds["runs"] = time.perf_counter() - t
     # Every drive, interrupted or not, appends its wall time: a suite's total is their sum.
-    from bench.run import provenance
-
     store.write_drive_log({
         "started": started, "command": provenance.command_line(),
         "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -192,21 +181,13 @@ def run_benchmark(specs: list, store: Store, *, suite: str = "quick",
         "ok": summary.ok, "failed": [run_id for run_id, _ in summary.failed],
         "interrupted": interrupted, "seconds": {**seconds, "total": time.perf_counter() - t0},
     })
-    if interrupted:
-        return 130
+    return not interrupted
 
-    from leaderboard.report import build_report
 
-    try:
-        paths = build_report(out)
-    except Exception as err:  # the runs are saved; say loudly that the report is not
-        echo(f"the report could not be built: {type(err).__name__}: {err}; the runs are saved, "
-             f"retry with `compbench report {out}`")
-        return 1
-    echo("report: " + ", ".join(str(p) for p in paths.values()))
+def unfinished_line(specs: list, store: Store) -> str | None:
+    """The line naming the runs of `specs` whose results are not complete (None where all are)."""
     failed = [s for s in specs if store.check(s.run_id).state != "complete"]
-    if failed:
-        echo(f"{len(failed)} of {len(specs)} runs did not finish: "
-             + "; ".join(f"{s.arch} {s.task} seed {s.seed}" for s in failed))
-        return 1
-    return 0
+    if not failed:
+        return None
+    return (f"{len(failed)} of {len(specs)} runs did not finish: "
+            + "; ".join(f"{s.arch} {s.task} seed {s.seed}" for s in failed))

@@ -7,7 +7,9 @@ import functools
 import torch
 from torch import nn
 
+import tasks
 from bench.run.spec import RunSpec
+from bench.run.train import build, training_set
 
 
 def layer_macs(model: nn.Module, *inputs) -> int:
@@ -38,8 +40,6 @@ def _macs(task: str, arch: str, profile: str, overrides: tuple,
           arch_overrides: tuple) -> tuple[int, bool]:
     """(MACs, declared): a training-free model's own MACs per sample and call (`macs_per_call`,
     declared = True), else the layer MACs of one sample's forward (declared = False)."""
-    from bench.run.train import build, training_set
-
     with torch.random.fork_rng(devices=[]):
         task_, model = build(RunSpec(task, arch, 0, profile, overrides, arch_overrides))
         declared = getattr(model, "macs_per_call", None)
@@ -56,8 +56,6 @@ def training_cost(spec: RunSpec) -> float:
     p = spec.profile_resolved()
     macs, declared = _macs(spec.task, spec.arch, spec.profile, spec.overrides, spec.arch_overrides)
     if declared:
-        import tasks
-
         n_lengths = len(tasks.get(spec.task, **spec.task_kwargs()).test_lengths)
         calls = p.sampler_steps * (2 if p.sampler == "heun" else 1)
         return float(macs) * calls * p.samples_per_k * n_lengths

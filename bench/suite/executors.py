@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 
 from bench.results.store import RunResult, Store
 from bench.run import execute as run_execute
+from bench.suite import ray_cluster
 from bench.suite.errors import ExecutorError  # re-exported: its name of record is here
 
 REACH_TIMEOUT_S = 3.0
@@ -147,8 +148,6 @@ class RayExecutor:
 
         if not ray.is_initialized():
             if self.address:
-                from bench.suite import ray_cluster  # lazily: Ray's modules load only here
-
                 check_reachable(self.address)
                 ray_cluster.match_auth(self.address)  # token mode if the cluster wants it
                 try:

@@ -16,7 +16,12 @@ import datetime
 import math
 from collections.abc import Callable
 
+import tasks
+from bench.metrics import locality
 from bench.results.store import CHECKPOINT, RunResult, Store
+from bench.run import checkpoint, provenance
+from bench.run.profiles import Profile
+from bench.run.score_spec import spec_from_dict
 from bench.suite.rescore import complete_runs, replace_run, stored_files
 
 
@@ -29,12 +34,6 @@ def missing_scores(locality_: dict | None, expected: list[str]) -> dict[str, lis
 
 def add_locality(store: Store, run_id: str) -> tuple[list[str], str | None]:
     """(the metrics added to one complete run, or [] with the reason it was skipped / None)."""
-    import tasks
-    from bench.metrics import locality
-    from bench.run import checkpoint, provenance
-    from bench.run.profiles import Profile
-    from bench.run.score_spec import spec_from_dict
-
     m = store.read_metrics(run_id)
     path = store.run_dir(run_id) / CHECKPOINT
     if not path.is_file():

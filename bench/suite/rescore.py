@@ -19,15 +19,18 @@ from pathlib import Path
 
 import numpy as np
 
+import tasks
+from bench.metrics import accuracy, pictures
 from bench.results.io import config_hash
 from bench.results.store import METRICS, SPEC, RunResult, Store
+from bench.run import execute
+from bench.run.execute import Samples
+from bench.run.score_spec import spec_from_dict
+from tasks.scene import Scene
 
 
 def load_samples(path: Path):
     """bench.run.execute.Samples from a run's samples.npz."""
-    from bench.run.execute import Samples
-    from tasks.scene import Scene
-
     with np.load(path) as z:
         return Samples(images=z["images"], k=z["k"],
                        scenes=[Scene.from_json(str(s)) for s in z["scenes"]],
@@ -36,11 +39,6 @@ def load_samples(path: Path):
 
 def rescore_run(store: Store, run_id: str) -> str:
     """Re-evaluate one complete run; returns its (possibly new) run id."""
-    import tasks
-    from bench.metrics import accuracy, pictures
-    from bench.run import execute
-    from bench.run.score_spec import spec_from_dict
-
     m = store.read_metrics(run_id)
     d = store.run_dir(run_id)
     task = tasks.get(m.spec["task"], **m.resolved["task_options"])

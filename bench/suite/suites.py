@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
+import baselines
 from bench import studies
 from bench.run.spec import RunSpec
 from bench.studies import ALL, Entry, Study
-from tasks.registry import Registry
+from compbench.registry import Registry
 
 Suite = Study  # a suite is a study that `compbench run --suite NAME` runs
 
@@ -30,11 +31,9 @@ def _expand(name: str, kind: str) -> list[str]:
     if name != ALL:
         return [name]
     if kind == "tasks":
-        import tasks
+        import tasks  # late: pandas and scipy, which the CLI's start-up does not need
 
         return tasks.names()
-    import baselines
-
     return [a for a in baselines.names() if baselines.is_trained(a)]  # never the oracle
 
 
