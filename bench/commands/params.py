@@ -10,10 +10,11 @@ class RegistryName(click.ParamType):
     """A name of one registry (tasks, architectures, profiles, suites), checked on conversion.
 
     `registry` is a zero-argument callable returning the Registry (so importing the CLI imports no
-    registry); `plugins` also accepts plugin paths package.module:factory (registered here).
+    registry); `plugins`, the package of that registry ("baselines" or "tasks"), also accepts
+    plugin paths package.module:factory (registered here).
     """
 
-    def __init__(self, kind: str, registry, plugins: bool = False):
+    def __init__(self, kind: str, registry, plugins: str | None = None):
         self.name, self._registry, self.plugins = kind, registry, plugins
 
     def convert(self, value, param, ctx):
@@ -21,7 +22,7 @@ class RegistryName(click.ParamType):
 
         if self.plugins and plugins.is_plugin_path(value):
             try:
-                plugins.register_arch(value)
+                plugins.register_path(value, self.plugins)
             except plugins.PluginError as err:
                 self.fail(str(err), param, ctx)
         registry = self._registry()
@@ -85,7 +86,8 @@ class Seeds(click.ParamType):
 
 SEEDS = Seeds()
 TASK = RegistryName("task", _tasks)
-ARCH = RegistryName("architecture", _archs, plugins=True)
+ARCH = RegistryName("architecture", _archs, plugins="baselines")
+TASK_OR_PATH = RegistryName("task", _tasks, plugins="tasks")  # `compbench check task` only
 PROFILE = RegistryName("profile", _profiles)
 SUITE = RegistryName("suite", _suites)
 
