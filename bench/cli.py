@@ -14,6 +14,7 @@ COMMANDS = [
     ("bench.commands.report", "report"),
     ("bench.commands.rescore", "rescore"),
     ("bench.commands.score", "score"),
+    ("bench.commands.check", "check"),
     ("bench.commands.listing", "list_"),
     ("bench.commands.data", "data"),
     ("bench.commands.locality", "locality"),

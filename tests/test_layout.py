@@ -84,6 +84,8 @@ def test_results_format_is_a_leaf():
     ("bench.metrics.locality", ("bench.run", "bench.suite", "leaderboard")),
     ("bench.run.execute", ("bench.suite", "bench.commands", "leaderboard")),
     ("bench.suite.executors", ("bench.commands", "leaderboard")),
+    ("bench.contracts.arch", ("bench.suite", "bench.perf", "bench.commands", "leaderboard")),
+    ("bench.contracts.task", ("bench.suite", "bench.perf", "bench.commands", "leaderboard")),
 ])
 def test_rooms_depend_one_way(room, forbidden):
     loaded = _loaded_modules(f"import {room}")
