@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from bench import __version__
-from bench.commands import data, listing, locality, perf, report, rescore, run, score
+from bench.commands import check, data, listing, locality, perf, report, rescore, run, score
 
 # Every subcommand (`--help` lists them by name).
-COMMANDS = [run.run, report.report, rescore.rescore, score.score, listing.list_, data.data,
-            locality.locality, perf.perf]
+COMMANDS = [run.run, report.report, rescore.rescore, score.score, check.check, listing.list_,
+            data.data, locality.locality, perf.perf]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -12,17 +12,18 @@ class RegistryName(click.ParamType):
     """A name of one registry (tasks, architectures, profiles, suites), checked on conversion.
 
     `registry` is a zero-argument callable returning the Registry, read on conversion (so plugins
-    are registered first, and importing the CLI loads no task or suite); `plugins` also accepts
+    are registered first, and importing the CLI loads no task or suite); `plugins`, the package
+    of that registry ("baselines" or "tasks"), also accepts
     plugin paths package.module:factory (registered here).
     """
 
-    def __init__(self, kind: str, registry, plugins: bool = False):
+    def __init__(self, kind: str, registry, plugins: str | None = None):
         self.name, self._registry, self.plugins = kind, registry, plugins
 
     def convert(self, value, param, ctx):
         if self.plugins and plugins.is_plugin_path(value):
             try:
-                plugins.register_arch(value)
+                plugins.register_path(value, self.plugins)
             except plugins.PluginError as err:
                 self.fail(str(err), param, ctx)
         registry = self._registry()
@@ -81,7 +82,8 @@ class Seeds(click.ParamType):
 
 SEEDS = Seeds()
 TASK = RegistryName("task", _tasks)
-ARCH = RegistryName("architecture", _archs, plugins=True)
+ARCH = RegistryName("architecture", _archs, plugins="baselines")
+TASK_OR_PATH = RegistryName("task", _tasks, plugins="tasks")  # `compbench check task` only
 PROFILE = RegistryName("profile", _profiles)
 SUITE = RegistryName("suite", _suites)
 

@@ -59,15 +59,26 @@ def load_object(path: str):
     return factory
 
 
-def register_arch(path: str) -> str:
-    """Register the architecture factory at `package.module:factory` under that name; returns it."""
-    registry = registry_for("baselines")
+def register_path(path: str, package: str) -> str:
+    """Register the factory at `package.module:factory` under that name in the registry of
+    `package` ("baselines" or "tasks"); returns the name."""
+    registry = registry_for(package)
     if path in registry:
         return path
     factory = load_object(path)
     doc = (inspect.getdoc(factory) or "").split("\n")[0]
-    registry.register(path, factory, doc or f"plugin architecture {path}")
+    registry.register(path, factory, doc or f"plugin {registry.kind} {path}")
     return path
+
+
+def register_arch(path: str) -> str:
+    """Register the architecture factory `factory(task, **hparams)` at `path`; returns its name."""
+    return register_path(path, "baselines")
+
+
+def register_task(path: str) -> str:
+    """Register the task factory `factory(**options) -> Task` at `path`; returns its name."""
+    return register_path(path, "tasks")
 
 
 def register_all(archs: list[str] | tuple[str, ...]) -> None:
