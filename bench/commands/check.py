@@ -10,6 +10,8 @@ import textwrap
 import click
 
 from bench.commands.params import usage_error
+from bench.contracts.property import BadSubject, holds, summary
+from bench.run.spec import parse_arch_override
 
 
 def _explained(checks) -> dict[str, str]:
@@ -20,8 +22,6 @@ def _explained(checks) -> dict[str, str]:
 def _report(properties, explained: dict[str, str] | None) -> None:
     """Print one line per property (and, with --explain, its docstring), then the summary; exit
     1 when a property fails."""
-    from bench.contracts.property import holds, summary
-
     for p in properties:
         click.echo(p.line())
         if explained is not None:
@@ -35,8 +35,6 @@ def _report(properties, explained: dict[str, str] | None) -> None:
 def parse_hparams(texts: tuple[str, ...]) -> dict:
     """--hparam KEY=VALUE texts as a dict (a key given twice, or a malformed text, is a usage
     error of --hparam)."""
-    from bench.run.spec import parse_arch_override
-
     out = {}
     try:
         for text in texts:
@@ -70,8 +68,7 @@ def arch(name_or_path, task, resolution, hparams, seed, explain) -> None:
     """The architecture contract of a registered architecture or a plugin factory
     package.module:factory, on a small model and batch: shapes, batch independence,
     derivatives against finite differences, config round trip."""
-    from bench.contracts import arch as contract
-    from bench.contracts.property import BadSubject
+    from bench.contracts import arch as contract  # late: loads tasks (pandas, scipy)
 
     given = parse_hparams(hparams)
     try:
@@ -92,8 +89,7 @@ def task(name_or_path, resolution, explain) -> None:
     """The task contract of a registered task or a plugin factory package.module:factory
     (factory(resolution=R) -> Task): determinism, conditioner and region formats, an evaluator
     exact on ground truth, success = the declared criterion."""
-    from bench.contracts import task as contract
-    from bench.contracts.property import BadSubject
+    from bench.contracts import task as contract  # late: loads tasks (pandas, scipy)
 
     try:
         properties = contract.check_task(name_or_path, resolution)

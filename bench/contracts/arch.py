@@ -26,18 +26,21 @@ from typing import NamedTuple
 
 import torch
 
+import baselines
+import tasks
 from bench.contracts.property import (
     BadSubject,
     Property,
     Status,
     not_applicable,
+    registered,
     run,
     verdict,
 )
 from bench.core import seeds
 from bench.core.diffusion import SIGMA_DATA
 from bench.core.seeds import Stream
-from bench.run import plugins, profiles
+from bench.run import profiles
 
 WIDTH = 16  # the width a factory that takes one is built with, unless given (profiles use 32)
 TASK, RESOLUTION = "length", 16  # the default task of the contract: the smoke resolution
@@ -97,8 +100,6 @@ def fit_data(task) -> tuple[torch.Tensor, ...]:
 def construct(name: str, task, hparams: dict, seed: int) -> torch.nn.Module:
     """The model as a run of this seed builds it (torch seeded from the run's INIT stream), fitted
     if it is training-free, in eval mode; torch's global generator is left as it was."""
-    import baselines
-
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seeds.derive(seed, Stream.INIT))
         model = baselines.get(name, task, **hparams)
@@ -442,8 +443,6 @@ def config_declared(s: ArchSubject) -> Property:
     config may name the model otherwise than its registered name: a checkpoint that names no
     registered architecture is rebuilt from its run's arch.) Not applicable to a factory that
     takes **kwargs: its config is known only once built."""
-    import baselines
-
     declared = baselines.declared_config(s.name, **s.hparams)
     if declared is None:
         return not_applicable("the factory takes **kwargs: its config is known only once built")
@@ -501,16 +500,8 @@ def check_arch(name_or_path: str, task: str = TASK, resolution: int = RESOLUTION
     from `seed`: `builds`, then every property of PROPERTIES. BadSubject for an unknown name, a
     plugin path that does not import, an unknown task or resolution, or a value the factory
     rejects."""
-    import baselines
-    import tasks
 
-    plugins.load_entry_points()
-    try:
-        if plugins.is_plugin_path(name_or_path):
-            plugins.register_arch(name_or_path)
-        baselines.REGISTRY.factory(name_or_path)
-    except (plugins.PluginError, baselines.UnknownNameError) as err:
-        raise BadSubject(str(err), "NAME_OR_PATH") from None
+    registered(name_or_path, "baselines")
     try:
         the_task = tasks.get(task, resolution=resolution)
     except tasks.UnknownNameError as err:

@@ -6,6 +6,8 @@ import enum
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from bench.run import plugins
+
 
 class Status(enum.Enum):
     """A property holds, fails, or does not apply to this entry (with the reason why)."""
@@ -81,3 +83,16 @@ def summary(properties: Sequence[Property]) -> str:
     verdict_text = f"the contract fails: {', '.join(failed)}" if failed else "the contract holds"
     noun = "property" if len(properties) == 1 else "properties"
     return f"{len(properties)} {noun}: {text}; {verdict_text}"
+
+
+def registered(name_or_path: str, package: str) -> None:
+    """Make sure `name_or_path` (a registered name, or a plugin path `package.module:factory`)
+    is in the registry of `package` ("baselines" or "tasks"), entry points loaded first; a name
+    that is not, or a path that does not import, is a BadSubject of NAME_OR_PATH."""
+    plugins.load_entry_points()
+    try:
+        if plugins.is_plugin_path(name_or_path):
+            plugins.register_path(name_or_path, package)
+        plugins.registry_for(package).factory(name_or_path)
+    except (plugins.PluginError, KeyError) as err:
+        raise BadSubject(str(err), "NAME_OR_PATH") from None

@@ -15,9 +15,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-from bench.contracts.property import BadSubject, Property, Status, not_applicable, run, verdict
-from bench.run import plugins
+import tasks
+from bench.contracts.property import (
+    BadSubject,
+    Property,
+    Status,
+    not_applicable,
+    registered,
+    run,
+    verdict,
+)
+from tasks.corruptions import applies, corrupt, corruption_names
+from tasks.evaluate import COLUMNS
+from tasks.scene import COLOR_NAMES, Scene
 
 RESOLUTION = 16  # the default resolution of `compbench check task`: the smoke profile's
 EVAL_SEEDS = (0, 1)  # scene seeds at which the evaluator reads ground truth
@@ -230,7 +242,6 @@ def ground_truth_exact(s: TaskSubject) -> Property:
 def evaluation_rows(s: TaskSubject) -> Property:
     """evaluate(images, scenes) gives one row per image with every column of the shared
     evaluation (tasks.evaluate.COLUMNS), and `criterion` names one of its boolean columns."""
-    from tasks.evaluate import COLUMNS
 
     t = s.task
     scenes = s.scenes(s.k)
@@ -247,9 +258,7 @@ def success_is_criterion(s: TaskSubject) -> Property:
     """`success` equals the declared `criterion` column on every row, on ground truth and on the
     image corruptions the evaluator must catch (tasks.corruptions), which fail some criteria and
     not others: the leaderboard's accuracy is the criterion the task declares."""
-    import pandas as pd
 
-    from tasks.corruptions import applies, corrupt, corruption_names
 
     t, frames = s.task, []
     for k in sorted({1, t.max_objects}):
@@ -268,7 +277,6 @@ def success_is_criterion(s: TaskSubject) -> Property:
 
 def scenes_json_round_trip(s: TaskSubject) -> Property:
     """Scenes survive JSON unchanged: samples.npz stores them so that any run can be re-scored."""
-    from tasks.scene import Scene
 
     scenes = s.scenes(s.k, split="train")
     ok = all(Scene.from_json(sc.to_json()) == sc for sc in scenes)
@@ -288,7 +296,6 @@ PROPERTIES = (
 def color_tokens_one_hot(s: TaskSubject) -> Property:
     """Token attributes are the one-hot of the object's palette color (tasks.scene.COLOR_NAMES):
     the color the model is conditioned on is the one the evaluator expects."""
-    from tasks.scene import COLOR_NAMES
 
     t = s.task
     scenes = t.scenes("test", t.max_objects, 3, 4)
@@ -352,7 +359,6 @@ def properties(task) -> list[Callable[[TaskSubject], Property]]:
 def builds(name: str, resolution: int):
     """The factory, given `resolution`, returns a task with every member of the contract
     (MEMBERS). A ValueError is the task rejecting the resolution: BadSubject, a usage error."""
-    import tasks
 
     try:
         task = tasks.get(name, resolution=resolution)
@@ -375,15 +381,7 @@ def check_task(name_or_path: str, resolution: int = RESOLUTION) -> list[Property
     (`factory(resolution=R) -> Task`) at `resolution`: `builds`, then every property.
     BadSubject for an unknown name, a plugin path that does not import, or a resolution the
     task does not support."""
-    import tasks
-
-    plugins.load_entry_points()
-    try:
-        if plugins.is_plugin_path(name_or_path):
-            plugins.register_task(name_or_path)
-        tasks.TASKS.factory(name_or_path)
-    except (plugins.PluginError, tasks.UnknownNameError) as err:
-        raise BadSubject(str(err), "NAME_OR_PATH") from None
+    registered(name_or_path, "tasks")
     task, built = builds(name_or_path, resolution)
     if task is None:
         return [built]

@@ -103,19 +103,18 @@ class PlanResult:
 
     def test(self, name: str) -> TestResult:
         """The test called `name` (KeyError naming the plan's tests)."""
-        for t in self.tests:
-            if t.name == name:
-                return t
-        raise KeyError(f"plan {self.plan} has no test {name!r}; its tests: "
-                       f"{[t.name for t in self.tests]}")
+        return self._named(self.tests, name, "test")
 
     def table(self, name: str) -> Table:
         """The table called `name` (KeyError naming the plan's tables)."""
-        for t in self.tables:
-            if t.name == name:
-                return t
-        raise KeyError(f"plan {self.plan} has no table {name!r}; its tables: "
-                       f"{[t.name for t in self.tables]}")
+        return self._named(self.tables, name, "table")
+
+    def _named(self, items, name: str, what: str):
+        for item in items:
+            if item.name == name:
+                return item
+        raise KeyError(f"plan {self.plan} has no {what} {name!r}; its {what}s: "
+                       f"{[item.name for item in items]}")
 
     def to_json(self) -> dict:
         return jsonable({**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)
