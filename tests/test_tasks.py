@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tasks
+from tasks.color_region import quadrant
 from tasks.corruptions import EXPECTED, add_noise, applies, blur, corrupt, corruption_names
 from tasks.scene import COLOR_NAMES, Scene
 
@@ -33,13 +34,18 @@ class TestTaskContract:
         assert t.train_lengths == (1, 2, 3)
         assert t.test_lengths == tuple(range(0, t.max_objects + 1))
         assert t.max_objects >= (6 if resolution == 16 else 10)
-        assert t.token_dim == (2 + len(COLOR_NAMES) if name == "color" else 2)
-        assert 0 < t.min_gap < 0.2 and isinstance(t.version, int) and t.version >= 2
+        colored = name in ("color", "color-region")
+        assert t.token_dim == (2 + len(COLOR_NAMES) if colored else 2)
+        assert t.conditions_on_color == colored
+        # Version 2 brought the per-object outcomes; color-region had them from its version 1.
+        first = 1 if name == "color-region" else 2
+        assert 0 < t.min_gap < 0.2 and isinstance(t.version, int) and t.version >= first
         assert len(t.sizes) == (1 if resolution == 16 else 2)
-        assert t.criterion == ("exact" if name == "color" else "placed")
+        assert t.criterion == ("exact" if colored else "placed")
         assert t.extras_allowed == (name == "length-single")
         assert t.train_condition_lengths == ((1,) if name == "length-single" else (1, 2, 3))
-        assert t.train_acc_excludes_heldout == (name == "color")
+        assert t.train_acc_excludes_heldout == t.holds_out_pairs == (name == "color")
+        assert t.wrong_color_outcome == t.binding_probe == (name == "color-region")
 
     def test_scenes_deterministic_and_prefix_stable(self, name, resolution):
         t = task_at(name, resolution)
@@ -63,6 +69,7 @@ class TestTaskContract:
 
     def test_shapes_dtypes_tokens_regions(self, name, resolution):
         t = task_at(name, resolution)
+        colored = t.conditions_on_color
         n, kmax, res = 3, t.max_objects, resolution
         scenes = t.scenes("test", 3, n, seed=2)
         images = t.render(scenes)
@@ -82,7 +89,7 @@ class TestTaskContract:
                 np.testing.assert_allclose(tokens[i, 1 + j, :2], [o.x, o.y], atol=1e-6)
                 col, row = min(int(o.x * res), res - 1), min(int(o.y * res), res - 1)
                 assert regions[i, j, row, col]  # slot j's region holds object j's centre
-                if name == "color":
+                if colored:
                     assert tokens[i, 1 + j, 2 + COLOR_NAMES.index(o.color)] == 1.0
                     assert tokens[i, 1 + j, 2:].sum() == 1.0
         # Zero objects: only the scene token; k = 0 differs from unconditional (all False).
@@ -112,6 +119,32 @@ class TestTaskContract:
             assert rows["success"].all() and rows["placed"].all() and (rows["k"] == k).all()
             assert (rows["n_found"] == k).all() and (rows["n_clean"] == k).all()
             assert not rows["n_extra"].any()
+
+    def test_binding_pairs(self, name, resolution):
+        """Tasks that declare the binding probe: pairs (A, B) that differ in one object's color,
+        the object of token slot 1, held out in A and seen in B; ground truth of A exact."""
+        t = task_at(name, resolution)
+        if not t.binding_probe:
+            assert not hasattr(t, "binding_pairs")
+            return
+        for k in (1, 3):
+            heldout, seen = t.binding_pairs(k, small_n(resolution), seed=11)
+            assert (heldout, seen) == t.binding_pairs(k, small_n(resolution), seed=11)
+            for a, b in zip(heldout, seen, strict=True):
+                assert a.k == b.k == k and a.labelled == b.labelled
+                differ = [i for i, (oa, ob) in enumerate(zip(a.objects, b.objects, strict=True))
+                          if oa != ob]
+                assert differ == [a.labelled[0]]  # the object of token slot 1, and only it
+                oa, ob = a.objects[differ[0]], b.objects[differ[0]]
+                assert oa.color != ob.color and (oa.x, oa.y, oa.shape, oa.size) == (
+                    ob.x, ob.y, ob.shape, ob.size)
+                seen_in = [t.combination_seen(o.color, quadrant(o.x, o.y))
+                           for o in a.labelled_objects]
+                assert seen_in == [False] + [True] * (k - 1)
+                assert t.combination_seen(ob.color, quadrant(ob.x, ob.y))
+            rows, outcomes = t.evaluate_objects(t.render(heldout), heldout)
+            assert rows["exact"].all(), rows["reason"].tolist()
+            assert all(o == ("clean",) * k for o in outcomes)
 
     def test_corruptions_caught_and_classified(self, name, resolution):
         """Each corruption: not exact, a reason, and the outcome it made (corruptions.EXPECTED):
@@ -151,7 +184,7 @@ class TestTaskContract:
 
 
 def test_registry():
-    assert tasks.names() == ["color", "length", "length-single"]
+    assert tasks.names() == ["color", "color-region", "length", "length-single"]
     assert all(tasks.describe(n) for n in tasks.names())
     with pytest.raises(tasks.UnknownNameError, match="length"):
         tasks.get("lenght")
