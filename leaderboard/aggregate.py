@@ -111,7 +111,7 @@ def binding_columns(binding: dict | None) -> dict:
         for v in per_k.values():
             for outcome, c in v[f"{member}_outcomes"].items():
                 counts[outcome] = counts.get(outcome, 0) + c
-        for outcome, c in sorted(counts.items()):
+        for outcome, c in counts.items():
             out[f"probe_{member}_share_{outcome}"] = c / n if n else float("nan")
     return out
 

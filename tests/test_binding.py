@@ -64,14 +64,17 @@ def test_a_renderer_binds_every_combination():
     assert list(pairs.k) == [1] * 3 + [2] * 3 + [3] * 3
     assert res["heldout_combo_acc"] == res["seen_combo_acc"] == res["combo_retention"] == 1.0
     assert res["heldout_exact_acc"] == res["seen_exact_acc"] == 1.0 and res["reason"] is None
-    assert all(v["heldout_outcomes"] == {"clean": 3} for v in res["per_k"].values())
+    assert all(v["heldout_outcomes"]["clean"] == 3 and sum(v["heldout_outcomes"].values()) == 3
+               for v in res["per_k"].values())
+    assert list(res["per_k"]["1"]["heldout_outcomes"]) == [
+        "clean", "wrong_color", "off_palette", "faint", "small", "merged", "missing"]
 
 
 def test_a_memorizer_paints_heldout_combinations_in_a_seen_color():
     pairs, res = probe(memorize=True)
     assert res["heldout_combo_acc"] == 0.0 and res["seen_combo_acc"] == 1.0
     assert res["combo_retention"] == 0.0 and res["heldout_exact_acc"] == 0.0
-    assert all(v["heldout_outcomes"] == {"wrong_color": 3} and v["seen_outcomes"] == {"clean": 3}
+    assert all(v["heldout_outcomes"]["wrong_color"] == v["seen_outcomes"]["clean"] == 3
                for v in res["per_k"].values())
 
 
@@ -108,6 +111,9 @@ def test_the_summary_weighs_each_k_equally_and_says_why_retention_is_nan():
     assert res["combo_retention"] == pytest.approx(0.625 / 0.75)
     assert res["heldout_exact_acc"] == pytest.approx(0.625)
     assert per_k[2]["heldout_outcomes"] == {"clean": 1, "wrong_color": 1, "missing": 2}
+    named = binding.at_k(["missing"], ["faint"], [False], [False], names=("clean", "missing"))
+    assert named["heldout_outcomes"] == {"clean": 0, "missing": 1}
+    assert named["seen_outcomes"] == {"clean": 0, "missing": 0, "faint": 1}
     none = binding.summary({1: binding.at_k(["missing"], ["faint"], [False], [False])})
     assert math.isnan(none["combo_retention"]) and "came out clean" in none["reason"]
     with pytest.raises(ValueError, match="one entry per pair"):
@@ -137,6 +143,7 @@ def test_runs_csv_columns_of_the_probes():
     assert row["combo_retention"] == 0.0 and row["combo_retention_k2"] == 0.0
     assert row["seen_combo_acc_k3"] == 1.0 and 0 < row["seen_combo_acc_lo"] < 1
     assert row["probe_heldout_share_wrong_color"] == 1.0 and row["probe_seen_share_clean"] == 1.0
+    assert row["probe_heldout_share_clean"] == 0.0 and row["probe_seen_share_missing"] == 0.0
     assert row["attr_transfer"] == 1.2 and row["attr_transfer_hi"] == 1.4
     assert math.isnan(row["attr_transfer_s0.05"]) and row["attr_transfer_s1"] == 1.2
     assert math.isnan(row["attr_transfer_seen"]) and "two quadrants" in row[

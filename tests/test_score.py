@@ -200,14 +200,14 @@ def test_rescore_reevaluates_the_binding_pairs(scored_painter, tmp_path, monkeyp
     shutil.copytree(scored_painter, out)
     (run_id,) = Store(out).run_ids()
     before = Store(out).read_metrics(run_id).binding
-    assert any(v["heldout_outcomes"] != {"missing": v["n"]} for v in before["per_k"].values())
+    assert any(v["heldout_outcomes"]["missing"] != v["n"] for v in before["per_k"].values())
     monkeypatch.setattr(Evaluator, "outcome", lambda self, obj, blob: "missing")
     result = CliRunner().invoke(cli, ["rescore", str(out)])
     assert result.exit_code == 0, result.output
     after = Store(out).read_metrics(run_id)
     assert after.rescored is not None and after.attributes == Store(
         scored_painter).read_metrics(run_id).attributes  # measured, not re-evaluated
-    assert all(v["heldout_outcomes"] == v["seen_outcomes"] == {"missing": v["n"]}
+    assert all(v["heldout_outcomes"]["missing"] == v["seen_outcomes"]["missing"] == v["n"]
                for v in after.binding["per_k"].values())
 
 

@@ -21,19 +21,25 @@ import numpy as np
 
 
 def at_k(outcomes_heldout: Sequence[str], outcomes_seen: Sequence[str],
-         exact_heldout: Sequence[bool], exact_seen: Sequence[bool]) -> dict:
+         exact_heldout: Sequence[bool], exact_seen: Sequence[bool],
+         names: Sequence[str] = ()) -> dict:
     """Counts of one k from the probe objects' outcomes and the scenes' `exact`, pair i of A and
     B at index i: n, heldout_clean, seen_clean, heldout_exact, seen_exact, and the outcome counts
-    of the probe objects of A (heldout_outcomes) and B (seen_outcomes)."""
+    of the probe objects of A (heldout_outcomes) and B (seen_outcomes), every outcome of `names`
+    included (0 where none)."""
     n = len(outcomes_heldout)
     if not n == len(outcomes_seen) == len(exact_heldout) == len(exact_seen):
         raise ValueError("the pairs' outcomes and exact flags must have one entry per pair")
+
+    def counts(outcomes):
+        found = Counter(outcomes)
+        return {o: found[o] for o in [*names, *sorted(set(found) - set(names))]}
+
     return {"n": n,
             "heldout_clean": sum(o == "clean" for o in outcomes_heldout),
             "seen_clean": sum(o == "clean" for o in outcomes_seen),
             "heldout_exact": int(np.sum(exact_heldout)), "seen_exact": int(np.sum(exact_seen)),
-            "heldout_outcomes": dict(Counter(outcomes_heldout)),
-            "seen_outcomes": dict(Counter(outcomes_seen))}
+            "heldout_outcomes": counts(outcomes_heldout), "seen_outcomes": counts(outcomes_seen)}
 
 
 def _mean_share(per_k: dict, field: str) -> float:

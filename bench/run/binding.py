@@ -57,18 +57,19 @@ def evaluate_stage(task, pairs: ProbePairs) -> dict:
     """The probe's summary (bench.metrics.binding.summary) from the evaluator's verdict on the
     stored uint8 pixels of both members of every pair."""
     from bench.metrics import binding
+    from tasks.evaluate import outcomes
 
     judged = {}
     for name, images, scenes in (("heldout", pairs.heldout, pairs.scenes_heldout),
                                  ("seen", pairs.seen, pairs.scenes_seen)):
-        rows, outcomes = task.evaluate_objects(images.astype(np.float32) / 255.0, scenes)
-        judged[name] = ([o[0] for o in outcomes], rows["exact"].to_numpy(dtype=bool))
+        rows, per_object = task.evaluate_objects(images.astype(np.float32) / 255.0, scenes)
+        judged[name] = ([o[0] for o in per_object], rows["exact"].to_numpy(dtype=bool))
     per_k = {}
     for k in BINDING_LENGTHS:
         idx = np.flatnonzero(pairs.k == k)
         (out_a, ex_a), (out_b, ex_b) = judged["heldout"], judged["seen"]
         per_k[k] = binding.at_k([out_a[i] for i in idx], [out_b[i] for i in idx], ex_a[idx],
-                                ex_b[idx])
+                                ex_b[idx], names=outcomes(task))
     return binding.summary(per_k)
 
 
