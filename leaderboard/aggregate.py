@@ -7,7 +7,14 @@ import re
 import numpy as np
 import pandas as pd
 
-from bench.results import LOCALITY_METRICS, Metrics, Store, higher_is_better
+from bench.results import (
+    ATTRIBUTE_METRICS,
+    BINDING_METRICS,
+    LOCALITY_METRICS,
+    Metrics,
+    Store,
+    higher_is_better,
+)
 from bench.results.variant import Variant
 from leaderboard import competence, stats
 
@@ -47,6 +54,85 @@ def _flatten_entanglement(ent: dict | None) -> dict:
         if isinstance(value, int | float | np.number) and not isinstance(value, bool):
             name = key if key.startswith("feature_entanglement") else f"entanglement_{key}"
             out[name] = float(value)
+    return out
+
+
+def _number(value) -> float:
+    """A metrics.json number as a float (null, i.e. NaN, as NaN)."""
+    return float("nan") if value is None else float(value)
+
+
+def pair_columns(per_k: dict[int, dict]) -> dict:
+    """`color`'s held-out-pair accuracy per k beside its seen-pair accuracy at the same k, and
+    both k-matched: over the k >= 1 with held-out and seen scenes, the held-out scenes' pooled
+    accuracy and the seen-pair accuracy per k weighted by the held-out scenes' count there (so a
+    held-out pair that mostly occurs at large k is compared with seen pairs at the same k)."""
+    rows = {k: v for k, v in per_k.items() if k >= 1 and "n_heldout" in v}
+    if not rows:
+        return {}
+    out = {}
+    for k, v in sorted(rows.items()):
+        out[f"heldout_pair_acc_k{k}"] = (v["successes_heldout"] / v["n_heldout"]
+                                         if v["n_heldout"] else float("nan"))
+        out[f"seen_pair_acc_k{k}"] = (v["successes_seen"] / v["n_seen"] if v["n_seen"]
+                                      else float("nan"))
+    both = [v for v in rows.values() if v["n_heldout"] and v["n_seen"]]
+    n_held = sum(v["n_heldout"] for v in both)
+    out["heldout_pair_acc_kmatched"] = (sum(v["successes_heldout"] for v in both) / n_held
+                                        if n_held else float("nan"))
+    out["seen_pair_acc_kmatched"] = (sum(v["n_heldout"] * v["successes_seen"] / v["n_seen"]
+                                         for v in both) / n_held if n_held else float("nan"))
+    return out
+
+
+def binding_columns(binding: dict | None) -> dict:
+    """The binding probe's columns: the five BINDING_METRICS, Wilson intervals of the shares
+    (counts pooled over k: every k has the same number of pairs, so the pooled share is the
+    equal-weight mean), per-k values, the probe objects' outcome shares of A and B, and the
+    reason where combo_retention is NaN."""
+    if not binding:
+        return {}
+    per_k = {int(k): v for k, v in (binding.get("per_k") or {}).items()}
+    out = {name: _number(binding.get(name)) for name in BINDING_METRICS}
+    out["combo_retention_reason"] = binding.get("reason")
+    n = sum(v["n"] for v in per_k.values())
+    for name, field in (("heldout_combo_acc", "heldout_clean"), ("seen_combo_acc", "seen_clean"),
+                        ("heldout_exact_acc", "heldout_exact"), ("seen_exact_acc", "seen_exact")):
+        out[f"{name}_lo"], out[f"{name}_hi"] = _wilson(sum(v[field] for v in per_k.values()), n)
+    for k, v in sorted(per_k.items()):
+        for name, field in (("heldout_combo_acc", "heldout_clean"),
+                            ("seen_combo_acc", "seen_clean")):
+            out[f"{name}_k{k}"] = v[field] / v["n"] if v["n"] else float("nan")
+            out[f"{name}_k{k}_lo"], out[f"{name}_k{k}_hi"] = _wilson(v[field], v["n"])
+        out[f"combo_retention_k{k}"] = (v["heldout_clean"] / v["seen_clean"] if v["seen_clean"]
+                                        else float("nan"))
+    for member in ("heldout", "seen"):
+        counts: dict[str, int] = {}
+        for v in per_k.values():
+            for outcome, c in v[f"{member}_outcomes"].items():
+                counts[outcome] = counts.get(outcome, 0) + c
+        for outcome, c in counts.items():
+            out[f"probe_{member}_share_{outcome}"] = c / n if n else float("nan")
+    return out
+
+
+def attribute_columns(attributes: dict | None) -> dict:
+    """attr_transfer and attr_transfer_seen (mean, bootstrap interval, per sigma, reason) and
+    attr_overlap beside its random baseline (and reason)."""
+    if not attributes:
+        return {}
+    out = {}
+    for name in ATTRIBUTE_METRICS[:2]:
+        entry = attributes.get(name) or {}
+        out[name] = _number(entry.get("mean"))
+        out[f"{name}_lo"], out[f"{name}_hi"] = _number(entry.get("lo")), _number(entry.get("hi"))
+        for sigma, value in entry.get("per_sigma") or ():
+            out[f"{name}_s{_sigma_key(sigma)}"] = _number(value)
+        out[f"{name}_reason"] = entry.get("reason")
+    overlap = attributes.get("attr_overlap") or {}
+    out["attr_overlap"] = _number(overlap.get("attr_overlap"))
+    out["attr_overlap_random"] = _number(overlap.get("attr_overlap_random"))
+    out["attr_overlap_reason"] = overlap.get("reason")
     return out
 
 
@@ -106,6 +192,7 @@ def run_row(m: Metrics) -> dict:
             row[f"{field}_rate"] = (sum(v[field] * v["n"] for v in scored) / n_all
                                     if n_all else None)
         row.update({k: v for k, v in (acc.get("color") or {}).items() if k in COLOR_METRICS})
+        row.update(pair_columns(per_k))
     for split, suffix in (("ood", ""), ("id", "_id")):
         for metric in LOCALITY_METRICS:
             entry = ((m.locality or {}).get(split) or {}).get(metric)
@@ -117,6 +204,8 @@ def run_row(m: Metrics) -> dict:
             for sigma, value in entry.get("per_sigma") or ():
                 row[f"{metric}{suffix}_s{_sigma_key(sigma)}"] = value
     row.update(_flatten_entanglement(m.entanglement))
+    row.update(binding_columns(m.binding))
+    row.update(attribute_columns(m.attributes))
     row.update(hparam_columns(resolved))
     row.update(task_option_columns(resolved))
     train, arch, timings = m.train or {}, m.arch or {}, m.timings or {}

@@ -31,6 +31,11 @@ TABLE_COLUMNS = [("train_acc", "train acc"), ("id_acc", "id acc"), ("ood_acc", "
                  ("cond_interference", "cond interference"),
                  ("cond_sensitivity", "cond sensitivity"), ("spatial_r50", "spatial r50 (px)"),
                  ("color_acc", "color acc"), ("heldout_pair_acc", "held-out pair acc"),
+                 ("seen_pair_acc_kmatched", "seen pair acc (k-matched)"),
+                 ("heldout_combo_acc", "held-out combo acc"),
+                 ("seen_combo_acc", "seen combo acc"), ("combo_retention", "combo retention"),
+                 ("attr_transfer", "attr transfer"), ("attr_transfer_seen", "attr transfer (seen)"),
+                 ("attr_overlap", "attr overlap"),
                  ("feature_entanglement", "feature entanglement"), ("n_params", "params"),
                  ("train_seconds", "train s")]
 WHOLE_NUMBER_COLUMNS = ("n_params", "train_seconds")  # shown without decimals or intervals

@@ -6,7 +6,12 @@ Importing `tasks` registers every task: `tasks.get(name, resolution=32)`, `tasks
 from __future__ import annotations
 
 from compbench.registry import UnknownNameError
-from tasks import clevr, color, length  # noqa: F401  (task modules register their tasks)
+from tasks import (  # noqa: F401  (task modules register their tasks)
+    clevr,
+    color,
+    color_region,
+    length,
+)
 from tasks.base import Task, TaskOption
 from tasks.layout import GEOMETRIES, RESOLUTIONS
 from tasks.registry import TASKS

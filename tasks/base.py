@@ -53,6 +53,11 @@ class Task:
       conditioning seen in training (one label per scene on length-single: k = 1 only).
     - `train_acc_excludes_heldout`: whether `train_acc` counts only scenes without a held-out
       color pair (seen-pair accuracy, on color).
+    - `holds_out_pairs`: whether the evaluation rows carry `heldout_pair` (color).
+    - `wrong_color_outcome`: whether the evaluator carves the per-object outcome `wrong_color`
+      out of `clean` (a clean blob nearest another palette color than the conditioned one; on
+      color-region only, so the other tasks keep their columns).
+    - `binding_probe`: whether the task has `binding_pairs(k, n, seed)` (color-region).
     - `declared_options`: name -> TaskOption, the options it takes beside `resolution` (none by
       default); `option_values` holds the instance's, defaults filled in.
     """
@@ -68,6 +73,9 @@ class Task:
     extras_allowed = False
     train_condition_lengths: tuple[int, ...] = (1, 2, 3)
     train_acc_excludes_heldout = False
+    holds_out_pairs = False
+    wrong_color_outcome = False
+    binding_probe = False
     declared_options: dict[str, TaskOption] = {}
 
     def __init__(self, resolution: int = 32, **options):
@@ -142,7 +150,7 @@ class Task:
         sizes = [self.sizes[int(x * len(self.sizes))] for x in u[:k]]
         centres = place(rng, [self.radius(z) for z in sizes], self.min_gap).tolist()
         shapes = [SHAPES[int(x * len(SHAPES))] for x in u[k:2 * k]]
-        colors = self._colors(u[2 * k:], split)
+        colors = self._colors(u[2 * k:], split, centres)
         objects = tuple(
             SceneObject(c[0], c[1], col, sh, sz)
             for c, col, sh, sz in zip(centres, colors, shapes, sizes, strict=True)
@@ -150,8 +158,8 @@ class Task:
         labelled = self._labelled(seed, split, k)
         return Scene(objects=objects, labelled=labelled, seed=seed, split=split)
 
-    def _colors(self, u: list[float], split: str) -> list[str]:
-        """Color names from uniform draws in [0, 1)."""
+    def _colors(self, u: list[float], split: str, centres: list[list[float]]) -> list[str]:
+        """Color names from uniform draws in [0, 1), one per object (centres (k, 2) as (x, y))."""
         return [COLOR_NAMES[int(x * len(COLOR_NAMES))] for x in u]
 
     def _labelled(self, seed: int, split: str, k: int) -> tuple[int, ...]:
@@ -209,8 +217,14 @@ class Task:
 
     def evaluate(self, images: np.ndarray, scenes: Sequence[Scene]) -> pd.DataFrame:
         """One row per image: k, counts per outcome, placed, all_present, exact, success, reason
-        (columns: tasks.evaluate.COLUMNS, plus color_correct and heldout_pair on color)."""
+        (columns: tasks.evaluate.columns(task): n_wrong_color on color-region, color_correct
+        where the task conditions on color, heldout_pair on color)."""
         return self.evaluator.evaluate(images, scenes)
+
+    def evaluate_objects(self, images: np.ndarray, scenes: Sequence[Scene]):
+        """(evaluate's rows, each image's per-object outcomes in token-slot order): a probe reads
+        one object's outcome by its index."""
+        return self.evaluator.evaluate_objects(images, scenes)
 
     def success(self, row: dict) -> bool:
         """The task's primary criterion (`criterion`) on one evaluation row."""

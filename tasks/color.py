@@ -17,6 +17,11 @@ HELDOUT_PAIRS: tuple[frozenset[str], ...] = (
 PARTNER: dict[str, str] = {c: next(iter(p - {c})) for p in HELDOUT_PAIRS for c in p}
 
 
+def color_one_hot(color: str) -> list[float]:
+    """The token entries of a color: one-hot over the palette (COLOR_NAMES order)."""
+    return [1.0 if c == color else 0.0 for c in COLOR_NAMES]
+
+
 def has_heldout_pair(colors) -> bool:
     """Whether the colors include both members of a held-out pair."""
     present = set(colors)
@@ -33,9 +38,10 @@ class ColorTask(Task):
     token_dim = 2 + len(COLOR_NAMES)
     conditions_on_color = True
     train_acc_excludes_heldout = True
+    holds_out_pairs = True
 
-    def _colors(self, u: list[float], split: str) -> list[str]:
-        colors = super()._colors(u, split)
+    def _colors(self, u: list[float], split: str, centres) -> list[str]:
+        colors = super()._colors(u, split, centres)
         k = len(colors)
         if split == "train":
             # Each object in turn: a color whose held-out partner is not already in the scene.
@@ -47,7 +53,12 @@ class ColorTask(Task):
         return colors
 
     def attributes(self, obj: SceneObject) -> list[float]:
-        return [1.0 if c == obj.color else 0.0 for c in COLOR_NAMES]
+        return color_one_hot(obj.color)
+
+    def combination_seen(self, color: str, quadrant: int) -> bool:
+        """Whether training shows `color` in `quadrant` (tasks.color_region.quadrant): always
+        here, since only pairs are held out."""
+        return True
 
     def heldout_pair(self, scene: Scene) -> bool:
         """Whether the scene's labelled objects hold a held-out color pair."""

@@ -145,7 +145,8 @@ def _alpha(task, o: SceneObject) -> np.ndarray:
 
 
 def recolor(task, image, scene, rng):
-    """One labelled object redrawn in another color."""
+    """One labelled object redrawn in another palette color (the outcome `wrong_color` on a task
+    that reports it, color-region; elsewhere clean, with the color not correct)."""
     o = scene.labelled_objects[rng.integers(scene.k)]
     color = rng.choice([c for c in COLOR_NAMES if c != o.color])
     _erase(task, image, o)
@@ -233,7 +234,9 @@ EXPECTED: dict[str, Callable[[dict], bool]] = {
     # The pasted object may touch a second labelled one; with k = 0 the pair is one extra blob.
     "touch": lambda r: (r["n_merged"] >= 1 and r["n_merged"] + r["n_clean"] == r["k"]
                         and not r["n_extra"]) if r["k"] else r["n_extra"] == 1,
-    "recolor": lambda r: r["n_clean"] == r["k"] and not r["n_extra"] and not r["color_correct"],
+    # Still a clean blob, of another color: the outcome wrong_color where the task reports it.
+    "recolor": lambda r: r["n_clean"] + r.get("n_wrong_color", 0) == r["k"]
+    and r.get("n_wrong_color", 1) == 1 and not r["n_extra"] and not r["color_correct"],
     "rotate": lambda r: r["n_off_palette"] == 1 and r["n_clean"] == r["k"] - 1
     and not r["n_extra"] and r["placed"],
 }

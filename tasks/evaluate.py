@@ -14,8 +14,11 @@ object whose centre lies within its pixels; the other blobs are matched one-to-o
 remaining labelled objects by Hungarian matching on centre distance (scipy's
 linear_sum_assignment), tolerance = the labelled object's radius, clean and off_palette blobs
 first, then faint and small ones; an object left unmatched is *missing*. Every blob assigned to no
-labelled object is an *extra*. The references (colors, peaks, areas, elongations) are measured
-once from rendered single objects, through the same code path.
+labelled object is an *extra*. On a task with `wrong_color_outcome` (color-region), a clean blob
+whose nearest palette color is not the object's conditioned one is the outcome *wrong_color*
+instead of *clean* (still found; the blob kinds are unchanged, so an extra is never wrong_color).
+The references (colors, peaks, areas, elongations) are measured once from rendered single
+objects, through the same code path.
 
 Criteria per image: *placed* = every labelled object clean or off_palette (on a task that
 conditions on color, with that color as its nearest palette color) and, unless the task allows
@@ -49,10 +52,28 @@ _FOUR = ndimage.generate_binary_structure(2, 1)  # 4-connectivity: min-gap objec
 
 FOUND = ("clean", "off_palette")  # blob kinds that count as a found object
 KINDS = (*FOUND, "faint", "small", "merged")  # every blob kind
-OUTCOMES = (*KINDS, "missing")  # every outcome of a labelled object
+OUTCOMES = (*KINDS, "missing")  # every outcome of a labelled object (tasks without wrong_color)
+WRONG_COLOR = "wrong_color"  # carved out of clean where the task says so (wrong_color_outcome)
+ALL_OUTCOMES = ("clean", WRONG_COLOR, *OUTCOMES[1:])  # every outcome any task reports, in order
 COLUMNS = ["k", "n_found", "n_missing", "n_extra", *(f"n_{o}" for o in KINDS), "placed",
-           "all_present", "exact", "success", "reason"]  # of every evaluation row
-COLOR_COLUMNS = ["color_correct", "heldout_pair"]  # added where the task conditions on color
+           "all_present", "exact", "success", "reason"]  # of every evaluation row (without
+# n_wrong_color, which follows n_clean where the task reports it)
+
+
+def outcomes(task) -> tuple[str, ...]:
+    """The per-object outcomes the task's evaluator reports (wrong_color only where declared)."""
+    return ALL_OUTCOMES if task.wrong_color_outcome else OUTCOMES
+
+
+def columns(task) -> list[str]:
+    """The columns of the task's evaluation rows: COLUMNS, n_wrong_color after n_clean where
+    the task reports it, color_correct where it conditions on color, heldout_pair where it holds
+    out pairs."""
+    cols = list(COLUMNS)
+    if task.wrong_color_outcome:
+        cols.insert(cols.index("n_clean") + 1, f"n_{WRONG_COLOR}")
+    return (cols + ["color_correct"] * task.conditions_on_color
+            + ["heldout_pair"] * task.holds_out_pairs)
 
 
 @dataclass
@@ -255,11 +276,25 @@ class Evaluator:
 
     def judge(self, image: np.ndarray, scene: Scene) -> dict:
         """The evaluation row of one image (3, R, R) in [0, 1] against its scene."""
+        return self.judge_objects(image, scene)[0]
+
+    def outcome(self, obj: SceneObject, blob: Blob | None) -> str:
+        """A labelled object's outcome from its blob: missing, the blob's kind, or wrong_color
+        for a clean blob of another nearest palette color where the task reports it."""
+        if blob is None:
+            return "missing"
+        if blob.kind == "clean" and self.task.wrong_color_outcome and blob.color != obj.color:
+            return WRONG_COLOR
+        return blob.kind
+
+    def judge_objects(self, image: np.ndarray, scene: Scene) -> tuple[dict, tuple[str, ...]]:
+        """(the evaluation row, each labelled object's outcome in token-slot order) of one image
+        (3, R, R) in [0, 1] against its scene."""
         task = self.task
         blobs, labels = self.blobs(image)
         labelled = scene.labelled_objects
         owner, extras = self.assign(blobs, labels, labelled)
-        outcome = [b.kind if b is not None else "missing" for b in owner]
+        outcome = [self.outcome(o, b) for o, b in zip(labelled, owner, strict=True)]
         found = [(o, b) for o, b in zip(labelled, owner, strict=True)
                  if b is not None and b.kind in FOUND]
         color_correct = all(b.color == o.color for o, b in found)
@@ -267,7 +302,8 @@ class Evaluator:
         all_present = len(found) == len(labelled) and (
             color_correct or not task.conditions_on_color)
         row = {"k": len(labelled), "n_found": len(found), "n_missing": outcome.count("missing"),
-               "n_extra": len(extras), **{f"n_{o}": outcome.count(o) for o in KINDS},
+               "n_extra": len(extras),
+               **{f"n_{o}": outcome.count(o) for o in outcomes(task) if o != "missing"},
                "all_present": all_present,
                "placed": all_present and (task.extras_allowed or not extras),
                "exact": all_present and not extras and all(o == "clean" for o in outcome)}
@@ -275,8 +311,9 @@ class Evaluator:
         row["reason"] = "; ".join(self.reasons(blobs, labelled, owner, extras)) or "ok"
         if task.conditions_on_color:
             row["color_correct"] = color_correct
+        if task.holds_out_pairs:
             row["heldout_pair"] = task.heldout_pair(scene)
-        return row
+        return row, tuple(outcome)
 
     def reasons(self, blobs, labelled, owner, extras) -> list[str]:
         """Human-readable words for every labelled object that is not clean and every extra."""
@@ -314,7 +351,12 @@ class Evaluator:
 
     def evaluate(self, images, scenes: Sequence[Scene]) -> pd.DataFrame:
         """One row per image (see `judge`); images (n, 3, R, R) in [0, 1]."""
+        return self.evaluate_objects(images, scenes)[0]
+
+    def evaluate_objects(self, images, scenes: Sequence[Scene]):
+        """(one row per image, each image's per-object outcomes) (see `judge_objects`)."""
         images = check_images(images, len(scenes), self.resolution)
-        rows = [self.judge(image, scene) for image, scene in zip(images, scenes, strict=True)]
-        columns = COLUMNS + (COLOR_COLUMNS if self.task.conditions_on_color else [])
-        return pd.DataFrame(rows, columns=columns)
+        judged = [self.judge_objects(image, scene)
+                  for image, scene in zip(images, scenes, strict=True)]
+        rows = pd.DataFrame([row for row, _ in judged], columns=columns(self.task))
+        return rows, [outcome for _, outcome in judged]

@@ -164,6 +164,53 @@ def test_scoring_the_example_writes_a_complete_untrained_run(scored_example):
         "smoke+locality_n=1+sampler_steps=2+samples_per_k=2+scored"]
 
 
+@pytest.fixture(scope="module")
+def scored_painter(tmp_path_factory):
+    """The factorized painter (tests/painters.py) scored on color-region: the results dir."""
+    out = tmp_path_factory.mktemp("painter") / "results"
+    result = CliRunner().invoke(cli, score_args(out, "--denoiser", "painters:factorized",
+                                                "--task", "color-region", "--profile", "smoke",
+                                                *SHRINK))
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_an_outside_denoiser_gets_attr_transfer_and_the_binding_probe(scored_painter):
+    """Forward passes only: a parameter-free callable gets the attribute scores. The factorized
+    painter paints every color the same way wherever it is put, so attr_transfer reads 0."""
+    runs = pd.read_csv(scored_painter / "runs.csv")
+    (row,) = runs.to_dict("records")
+    assert row["task"] == "color-region" and row["task_heldout_bands"] == 3
+    assert row["attr_transfer"] == pytest.approx(0.0, abs=1e-9)
+    assert np.isnan(row["attr_transfer_seen"]) and "two quadrants" in row[
+        "attr_transfer_seen_reason"]
+    assert np.isnan(row["attr_overlap"]) and "features" in row["attr_overlap_reason"]
+    assert {"heldout_combo_acc", "seen_combo_acc", "combo_retention", "heldout_exact_acc",
+            "seen_exact_acc", "heldout_combo_acc_k3"} <= set(runs.columns)
+    (run_id,) = Store(scored_painter).run_ids()
+    assert "binding.npz" in Store(scored_painter).manifest(run_id)
+
+
+def test_rescore_reevaluates_the_binding_pairs(scored_painter, tmp_path, monkeypatch):
+    """An evaluator that (for this test) calls every object missing: rescore reads binding.npz
+    again with it."""
+    from tasks.evaluate import Evaluator
+
+    out = tmp_path / "results"
+    shutil.copytree(scored_painter, out)
+    (run_id,) = Store(out).run_ids()
+    before = Store(out).read_metrics(run_id).binding
+    assert any(v["heldout_outcomes"]["missing"] != v["n"] for v in before["per_k"].values())
+    monkeypatch.setattr(Evaluator, "outcome", lambda self, obj, blob: "missing")
+    result = CliRunner().invoke(cli, ["rescore", str(out)])
+    assert result.exit_code == 0, result.output
+    after = Store(out).read_metrics(run_id)
+    assert after.rescored is not None and after.attributes == Store(
+        scored_painter).read_metrics(run_id).attributes  # measured, not re-evaluated
+    assert all(v["heldout_outcomes"]["missing"] == v["seen_outcomes"]["missing"] == v["n"]
+               for v in after.binding["per_k"].values())
+
+
 def test_scoring_again_skips(scored_example):
     out, _ = scored_example
     (run_id,) = Store(out).run_ids()

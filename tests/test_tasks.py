@@ -31,6 +31,7 @@ SCORING = {
     "length": ("placed", False, (1, 2, 3), False),
     "length-single": ("placed", True, (1,), False),
     "color": ("exact", False, (1, 2, 3), True),
+    "color-region": ("exact", False, (1, 2, 3), False),
 }
 
 
@@ -95,7 +96,7 @@ def test_noise_and_blur_tolerated(name, resolution):
 
 
 def test_registry():
-    assert tasks.names() == ["color", "length", "length-single"]
+    assert tasks.names() == ["color", "color-region", "length", "length-single"]
     assert all(tasks.describe(n) for n in tasks.names())
     with pytest.raises(tasks.UnknownNameError, match="length"):
         tasks.get("lenght")

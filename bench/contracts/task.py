@@ -308,15 +308,77 @@ def color_tokens_one_hot(s: TaskSubject) -> Property:
 
 
 def color_verdicts(s: TaskSubject) -> Property:
-    """Evaluation rows carry `color_correct` and `heldout_pair`, and ground truth is
-    color_correct: the color verdicts the leaderboard's color accuracy reads."""
+    """Evaluation rows carry `color_correct` (and `heldout_pair` where the task holds out color
+    pairs, `holds_out_pairs`), and ground truth is color_correct: the color verdicts the
+    leaderboard's color accuracy reads."""
     t = s.task
     scenes = t.scenes("test", t.max_objects, N, 0)
     rows = t.evaluate(t.render(scenes), scenes)
-    has = all(c in rows.columns for c in ("color_correct", "heldout_pair"))
+    wanted = ("color_correct", *(("heldout_pair",) if t.holds_out_pairs else ()))
+    has = all(c in rows.columns for c in wanted)
     ok = has and bool(rows["color_correct"].all())
-    return verdict(ok, f"columns present: {has}; ground truth color_correct: "
+    return verdict(ok, f"columns {', '.join(wanted)} present: {has}; ground truth color_correct: "
                    f"{bool(rows['color_correct'].all()) if has else 'n/a'}", "True; True")
+
+
+# The binding probe: scene pairs that differ in one object's color, held out in A, seen in B.
+
+def _pairs(t, k: int):
+    return t.binding_pairs(k, N, 11)
+
+
+def binding_pairs_deterministic(s: TaskSubject) -> Property:
+    """binding_pairs(k, n, seed) is deterministic: the probe's pairs, like every scene, depend on
+    the seed alone."""
+    t = s.task
+    same = all(_pairs(t, k) == _pairs(t, k) for k in (1, 3))
+    other = t.binding_pairs(3, N, 12) != _pairs(t, 3)
+    return verdict(same and other, f"same call equal: {same}; other seed differs: {other}",
+                   "True; True")
+
+
+def binding_pairs_differ_in_one_color(s: TaskSubject) -> Property:
+    """A and B of every pair hold the same k labelled objects, and differ in one object only,
+    the object of token slot 1 (the probe object), and in it only in its color: so the probe
+    object's outcome is read by its index and nothing else about the scene changes."""
+    t, bad = s.task, []
+    for k in (1, 2, 3):
+        for a, b in zip(*_pairs(t, k), strict=True):
+            differ = [i for i, (oa, ob) in enumerate(zip(a.objects, b.objects, strict=True))
+                      if oa != ob]
+            oa, ob = a.objects[a.labelled[0]], b.objects[b.labelled[0]]
+            if (a.k != k or a.labelled != b.labelled or differ != [a.labelled[0]]
+                    or oa.color == ob.color
+                    or (oa.x, oa.y, oa.shape, oa.size) != (ob.x, ob.y, ob.shape, ob.size)):
+                bad.append((k, a.seed))
+    return verdict(not bad, f"pairs that differ otherwise (k, seed): {bad[:5] or 'none'}",
+                   "none")
+
+
+def binding_pairs_hold_out_the_probe(s: TaskSubject) -> Property:
+    """In A the probe object's combination was never seen in training and every other object's
+    was; in B every object's was (`seen_in_training(obj)`): the only new thing in A is the probe
+    object's combination."""
+    t, bad = s.task, []
+    for k in (1, 2, 3):
+        for a, b in zip(*_pairs(t, k), strict=True):
+            seen_a = [t.seen_in_training(o) for o in a.labelled_objects]
+            seen_b = [t.seen_in_training(o) for o in b.labelled_objects]
+            if seen_a != [False] + [True] * (k - 1) or not all(seen_b):
+                bad.append((k, a.seed))
+    return verdict(not bad, f"pairs off the pattern (k, seed): {bad[:5] or 'none'}", "none")
+
+
+def binding_ground_truth_exact(s: TaskSubject) -> Property:
+    """Rendered ground truth of A and of B is exact, each object clean, read by its index: the
+    evaluator is exact on held-out combinations too."""
+    t, bad = s.task, 0
+    for k in (1, 3):
+        for scenes in _pairs(t, k):
+            rows, outcomes = t.evaluate_objects(t.render(scenes), scenes)
+            bad += int((~rows["exact"]).sum()) + sum(o != ("clean",) * k for o in outcomes)
+    return verdict(bad == 0, f"{bad} images or objects not exact and clean (k = 1, 3, A and B)",
+                   "0")
 
 
 @dataclass(frozen=True)
@@ -333,6 +395,10 @@ class Capability:
 CAPABILITIES: list[Capability] = [
     Capability("color conditioning", lambda t: bool(getattr(t, "conditions_on_color", False)),
                "conditions_on_color = True", (color_tokens_one_hot, color_verdicts)),
+    Capability("binding probe", lambda t: bool(getattr(t, "binding_probe", False)),
+               "binding_probe = True, with binding_pairs(k, n, seed) and seen_in_training(obj)",
+               (binding_pairs_deterministic, binding_pairs_differ_in_one_color,
+                binding_pairs_hold_out_the_probe, binding_ground_truth_exact)),
 ]
 
 

@@ -3,8 +3,9 @@
 Two derivations, both numpy SeedSequence hashes (kept apart so that no number changes):
 - `derive(seed, stream, *path)`, 63 bits, for a run's training and sampling: a torch Generator is
   seeded with it.
-- `probe(seed, k, part)`, 32 bits, for the measurement probes (locality, entanglement), whose
-  scenes, noise and pixels must be the same for every model and every run seed.
+- `probe(seed, k, part)`, 32 bits, for the measurement probes (locality, entanglement,
+  attr_transfer), whose scenes, noise and pixels must be the same for every model and every run
+  seed.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Stream(enum.IntEnum):
     NOISE = 3  # training sigma and noise
     SAMPLE = 7  # generation; path: the test length k, then `sample` per sample index
     TRACK = 8  # generation at the tracked training steps; path: point index, k, then `sample`
+    BINDING = 9  # generation of the binding probe's pairs (A and B share it); path: k, `sample`
 
 
 class Probe(enum.IntEnum):
@@ -34,9 +36,13 @@ class Probe(enum.IntEnum):
     COLOR_SCENES = 3  # feature-entanglement scenes (k = 1)
     COLOR_NOISE = 4  # feature-entanglement noise
     BOOTSTRAP = 5  # resampling of test scenes for the locality intervals (k = 0)
+    ATTR_POSITIONS = 6  # attr_transfer's probe positions per quadrant (k = 1)
+    ATTR_NOISE = 7  # attr_transfer's noise eps, one draw per position (k = 1)
+    ATTR_BOOTSTRAP = 8  # resampling of positions for attr_transfer's interval (k = 1)
 
 
 EVAL_SCENES = 1000  # test scenes of length k: task.scenes("test", k, n, EVAL_SCENES + k)
+BINDING_SCENES = 2000  # binding probe pairs of length k: task.binding_pairs(k, n, this + k)
 
 
 def derive(seed: int, *path: int) -> int:

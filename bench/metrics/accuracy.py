@@ -6,8 +6,15 @@ import numpy as np
 import pandas as pd
 
 from bench.results.definitions import ID_LENGTHS, OOD_LENGTHS
+from tasks.evaluate import ALL_OUTCOMES, WRONG_COLOR
 
-OUTCOMES = ("clean", "off_palette", "faint", "small", "merged", "missing")  # of a labelled object
+FOUND_OUTCOMES = ("clean", WRONG_COLOR, "off_palette")  # the outcomes n_found counts
+
+
+def outcomes_in(rows: pd.DataFrame) -> list[str]:
+    """The per-object outcomes the rows count (an n_<outcome> column each), in report order:
+    wrong_color only where the task reports it (color-region)."""
+    return [o for o in ALL_OUTCOMES if f"n_{o}" in rows.columns]
 
 
 def at_k(rows: pd.DataFrame) -> dict:
@@ -26,17 +33,18 @@ def at_k(rows: pd.DataFrame) -> dict:
     }
     if "placed" in rows.columns:  # the evaluator's per-object outcomes (task version >= 2)
         labelled = int(rows["k"].sum())
-        counts = {o: int(rows[f"n_{o}"].sum()) for o in OUTCOMES}
-        found = counts["clean"] + counts["off_palette"]
+        counts = {o: int(rows[f"n_{o}"].sum()) for o in outcomes_in(rows)}
+        found = sum(counts.get(o, 0) for o in FOUND_OUTCOMES)
         out.update(
             placed=float(rows["placed"].mean()), successes_exact=int(rows["exact"].sum()),
             outcomes={o: c / labelled if labelled else None for o, c in counts.items()},
             extras_per_sample=float(rows["n_extra"].mean()),
             clean_share=counts["clean"] / found if found else None)
     if "color_correct" in rows.columns:
+        out["color_correct"] = float(rows["color_correct"].mean())
+    if "heldout_pair" in rows.columns:
         held = rows["heldout_pair"].astype(bool)
-        out.update(color_correct=float(rows["color_correct"].mean()),
-                   n_heldout=int(held.sum()), successes_heldout=int(rows["success"][held].sum()),
+        out.update(n_heldout=int(held.sum()), successes_heldout=int(rows["success"][held].sum()),
                    n_seen=int((~held).sum()), successes_seen=int(rows["success"][~held].sum()))
     return out
 
@@ -48,20 +56,21 @@ def window_mean(per_k: dict[int, dict], ks) -> float | None:
 
 
 def color_summary(per_k: dict[int, dict]) -> dict | None:
-    """Color accuracy and held-out / seen pair accuracy over k >= 1 (color task), else None."""
+    """Color accuracy over k >= 1 on a task that conditions on color, and held-out / seen pair
+    accuracy where it holds out pairs (color), else None."""
     rows = [v for k, v in per_k.items() if k >= 1 and "color_correct" in v]
     if not rows:
         return None
-    n_held = sum(r["n_heldout"] for r in rows)
-    n_seen = sum(r["n_seen"] for r in rows)
-    return {
-        "color_acc": float(np.average([r["color_correct"] for r in rows],
-                                      weights=[r["n"] for r in rows])),
-        "heldout_pair_acc": sum(r["successes_heldout"] for r in rows) / n_held if n_held else None,
-        "seen_pair_acc": sum(r["successes_seen"] for r in rows) / n_seen if n_seen else None,
-        "n_heldout": n_held,
-        "n_seen": n_seen,
-    }
+    out = {"color_acc": float(np.average([r["color_correct"] for r in rows],
+                                         weights=[r["n"] for r in rows]))}
+    if all("n_heldout" in r for r in rows):
+        n_held = sum(r["n_heldout"] for r in rows)
+        n_seen = sum(r["n_seen"] for r in rows)
+        out.update(
+            heldout_pair_acc=sum(r["successes_heldout"] for r in rows) / n_held if n_held else None,
+            seen_pair_acc=sum(r["successes_seen"] for r in rows) / n_seen if n_seen else None,
+            n_heldout=n_held, n_seen=n_seen)
+    return out
 
 
 def window_exact(per_k: dict[int, dict], ks) -> float | None:

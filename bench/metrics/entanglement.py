@@ -38,10 +38,8 @@ def _cross_half(d_a: np.ndarray, d_b: np.ndarray) -> float:
 def random_direction_baseline(
     n_colors: int, dim: int, *, draws: int = N_RANDOM, seed: int = 0
 ) -> tuple[float, float]:
-    """(Monte-Carlo, exact) mean |cos| of independent isotropic directions in R^dim.
-
-    Exact: E|cos| = Gamma(dim/2) / (sqrt(pi) Gamma((dim+1)/2)).
-    """
+    """(Monte-Carlo, exact) mean |cos| of independent isotropic directions in R^dim (exact:
+    expected_abs_cos)."""
     rng = np.random.default_rng(seed)
     mc = float(
         np.mean(
@@ -51,8 +49,13 @@ def random_direction_baseline(
             ]
         )
     )
-    exact = math.exp(math.lgamma(dim / 2) - math.lgamma((dim + 1) / 2)) / math.sqrt(math.pi)
-    return mc, exact
+    return mc, expected_abs_cos(dim)
+
+
+def expected_abs_cos(dim: int) -> float:
+    """E|cos| of two independent isotropic directions in R^dim: Gamma(dim/2) / (sqrt(pi)
+    Gamma((dim+1)/2))."""
+    return math.exp(math.lgamma(dim / 2) - math.lgamma((dim + 1) / 2)) / math.sqrt(math.pi)
 
 
 def color_directions(

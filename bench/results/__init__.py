@@ -4,6 +4,8 @@ A leaf of the harness (stdlib and numpy only): the leaderboard reads results thr
 """
 
 from bench.results.definitions import (
+    ATTRIBUTE_METRICS,
+    BINDING_METRICS,
     COMPETENCE,
     DIRECTIONS,
     ID_LENGTHS,
@@ -18,7 +20,8 @@ from bench.results.schema import SCHEMA_VERSION, Metrics
 from bench.results.store import IncompatibleResultsError, RunResult, RunState, Store
 
 __all__ = [
-    "COMPETENCE", "DIRECTIONS", "ID_LENGTHS", "LOCALITY_METRICS", "OOD_LENGTHS",
+    "ATTRIBUTE_METRICS", "BINDING_METRICS", "COMPETENCE", "DIRECTIONS", "ID_LENGTHS",
+    "LOCALITY_METRICS", "OOD_LENGTHS",
     "RECORD_ONLY_FIELDS", "SCHEMA_VERSION", "WINDOWS", "IncompatibleResultsError", "Metrics",
     "RunResult", "RunState", "Store",
     "atomic_write", "canonical_json", "config_hash", "higher_is_better", "jsonable", "sha256",

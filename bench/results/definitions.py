@@ -9,6 +9,7 @@ from __future__ import annotations
 ID_LENGTHS = (1, 2, 3)  # id_acc = mean accuracy over these object counts k
 OOD_LENGTHS = (4, 5, 6)  # ood_acc: a fixed window, comparable across resolutions
 WINDOWS: dict[str, tuple[int, ...]] = {"id": ID_LENGTHS, "ood": OOD_LENGTHS}
+BINDING_LENGTHS = (1, 2, 3)  # object counts k of the binding probe's scene pairs
 # The evaluator's per-object outcomes, in the order the report stacks them.
 OUTCOMES: tuple[str, ...] = ("clean", "off_palette", "faint", "small", "merged", "missing")
 COMPETENCE = 0.8  # a model below it under the conditioning it was trained on is under-trained
@@ -30,6 +31,14 @@ LOCALITY_METRICS: tuple[str, ...] = (
 # Which way is better: "higher" or "lower" (a smaller r50 is a more local score; less
 # interference from the other tokens is better).
 LOWER_IS_BETTER = ("spatial_r50", "spatial_r50_radii", "cond_interference")
+# The binding probe (tasks that declare it): shares of probe objects that come out clean, A held
+# out / B seen, their ratio, and the exact scene accuracy of A and B.
+BINDING_METRICS: tuple[str, ...] = ("heldout_combo_acc", "seen_combo_acc", "combo_retention",
+                                    "heldout_exact_acc", "seen_exact_acc")
+# The single-object attribute probe (tasks that condition on color): 0 = the object a color
+# token asks for looks the same wherever it is put; attr_overlap is the paper's feature-space
+# test (descriptive). All three: lower is better.
+ATTRIBUTE_METRICS: tuple[str, ...] = ("attr_transfer", "attr_transfer_seen", "attr_overlap")
 DIRECTIONS: dict[str, str] = {
     **{m: "lower" if m in LOWER_IS_BETTER else "higher" for m in LOCALITY_METRICS},
     "id_acc": "higher",
@@ -37,6 +46,8 @@ DIRECTIONS: dict[str, str] = {
     "train_acc": "higher",
     "exact_id_acc": "higher",
     "exact_ood_acc": "higher",
+    **dict.fromkeys(BINDING_METRICS, "higher"),
+    **dict.fromkeys(ATTRIBUTE_METRICS, "lower"),
 }
 
 

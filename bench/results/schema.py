@@ -19,9 +19,12 @@ metrics.json (schema_version 2; version 1 files are read and upgraded in `Metric
     accuracy        Accuracy            per test length k and the window means
     locality        {split: {metric: LocalityEntry}}, split in "id", "ood"
     entanglement    feature_entanglement() (color task) or null
+    binding         Binding or null: the binding probe (tasks that declare it: color-region)
+    attributes      Attributes or null: attr_transfer, attr_transfer_seen, attr_overlap (tasks
+                    that condition on color)
     train           TrainLog
     timings         seconds per stage: train, track (tracked runs: outside train), sample,
-                    evaluate, locality, pictures, entanglement, total
+                    evaluate, binding, locality, pictures, entanglement, attributes, total
     trajectory      Trajectory or null (accuracy and locality along training; null when the
                     profile's track_points is 0, and for a model that is not trained here)
     rescored        null, or {from_run_id, from_task_version, at}: re-evaluated samples
@@ -31,7 +34,8 @@ metrics.json (schema_version 2; version 1 files are read and upgraded in `Metric
     files           {relative path: {sha256, bytes}} of every other file of the run directory
     checksum        sha256 of the canonical JSON of all the keys above
 
-Accuracy fields are null and locality / entanglement / train may be null for a failed run.
+Accuracy fields are null and locality / entanglement / binding / attributes / train may be null for
+a failed run. NaN is written as null.
 `per_sigma` is a list of [sigma, value] pairs in increasing sigma (version 1 wrote a map with
 string keys, in lexicographic order).
 """
@@ -86,8 +90,8 @@ class AccuracyAtK(TypedDict, total=False):
     outcomes: dict[str, float | None]  # share of labelled objects per outcome (clean, ...)
     extras_per_sample: float
     clean_share: float | None  # clean / (clean + off_palette)
-    color_correct: float  # color task only, and the four below
-    n_heldout: int
+    color_correct: float  # tasks that condition on color
+    n_heldout: int  # color only (held-out pairs), and the three below
     successes_heldout: int
     n_seen: int
     successes_seen: int
@@ -103,6 +107,62 @@ class Accuracy(TypedDict, total=False):
     train_acc: float | None  # accuracy under the conditioning seen in training
     per_k: dict[str, AccuracyAtK]
     color: dict | None
+
+
+class BindingAtK(TypedDict, total=False):
+    """The binding probe at one k: counts over its n scene pairs (A held out, B seen)."""
+
+    n: int
+    heldout_clean: int  # probe objects (token slot 1) of A whose outcome is clean
+    seen_clean: int  # the same of B
+    heldout_exact: int  # scenes A judged exact
+    seen_exact: int
+    heldout_outcomes: dict[str, int]  # outcome -> probe objects of A with it
+    seen_outcomes: dict[str, int]
+
+
+class Binding(TypedDict, total=False):
+    """The binding probe (bench.metrics.binding): shares equally weighted over k."""
+
+    heldout_combo_acc: float | None  # mean over k of heldout_clean / n
+    seen_combo_acc: float | None  # mean over k of seen_clean / n
+    combo_retention: float | None  # heldout / seen, null where seen is 0 (see reason)
+    heldout_exact_acc: float | None  # exact scene accuracy of A (mean over k)
+    seen_exact_acc: float | None  # ... of B
+    lengths: list[int]
+    per_k: dict[str, BindingAtK]
+    reason: str | None  # why combo_retention is null
+
+
+class AttrScore(TypedDict, total=False):
+    """attr_transfer or attr_transfer_seen: mean over the finite sigma, per sigma, interval."""
+
+    mean: float | None  # null with `reason` where no sigma is finite
+    per_sigma: list[list[float | None]]  # [[sigma, value], ...]; null: color ignored there
+    lo: float | None  # 95 % bootstrap interval over positions (resampled within quadrants)
+    hi: float | None
+    n_positions: int
+    reason: str | None
+
+
+class AttrOverlap(TypedDict, total=False):
+    """attr_overlap (the paper's feature-space test) beside random directions."""
+
+    attr_overlap: float | None
+    attr_overlap_random: float | None  # Monte Carlo, centred alike
+    attr_overlap_random_exact: float | None  # E|cos| of two isotropic directions
+    sigma: float
+    dim: int | None  # feature dimension F
+    reason: str | None  # why it is null (no features())
+
+
+class Attributes(TypedDict, total=False):
+    """The single-object attribute probe (bench.metrics.attr_transfer, attr_overlap)."""
+
+    attr_transfer: AttrScore
+    attr_transfer_seen: AttrScore
+    color_effect: list[list[float | None]]  # [[sigma, relative color effect]] (the NaN rule)
+    attr_overlap: AttrOverlap
 
 
 class LocalityEntry(TypedDict, total=False):
@@ -172,6 +232,8 @@ class Metrics:
     accuracy: Accuracy | None = None
     locality: dict[str, dict[str, LocalityEntry]] | None = None
     entanglement: dict | None = None
+    binding: Binding | None = None
+    attributes: Attributes | None = None
     train: TrainLog | None = None
     timings: dict[str, float] | None = None
     trajectory: Trajectory | None = None

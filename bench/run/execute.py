@@ -1,5 +1,5 @@
-"""One run end to end, as stages that return data: train -> sample -> evaluate -> measure -> draw
--> assemble.
+"""One run end to end, as stages that return data: train -> sample -> evaluate -> (binding probe)
+-> measure -> draw -> assemble.
 
 Everything comes back in memory (a RunResult: typed metrics and file bytes), so the driver writes
 it and a Ray cluster needs no shared file system.
@@ -17,12 +17,21 @@ import numpy as np
 import tasks
 from bench.core import seeds
 from bench.core.seeds import Stream
-from bench.metrics import accuracy, entanglement, locality, pictures
+from bench.metrics import (
+    accuracy,
+    attr_overlap,
+    attr_probe,
+    attr_transfer,
+    entanglement,
+    locality,
+    pictures,
+)
+from bench.metrics.locality import SIGMAS, device_of
 from bench.results import schema
 from bench.results.definitions import ID_LENGTHS, OOD_LENGTHS
 from bench.results.io import sha256
 from bench.results.store import RunResult
-from bench.run import checkpoint, plugins, provenance, train
+from bench.run import binding, checkpoint, plugins, provenance, train
 from bench.run.pixels import evaluate_pixels, sample_pixels
 from bench.run.threads import torch_threads
 from bench.run.track import Tracker
@@ -86,19 +95,39 @@ def evaluate_stage(task, samples: Samples) -> Evaluation:
     return Evaluation(per_k=per_k, success=success)
 
 
-def measure_stage(model, denoiser, task, spec, timings: dict) -> tuple[dict, dict | None]:
-    """(locality metrics, feature entanglement or None), each stage timed into `timings`."""
+def measure_stage(model, denoiser, task, spec,
+                  timings: dict) -> tuple[dict, dict | None, dict | None]:
+    """(locality metrics, feature entanglement or None, the attribute scores or None), each
+    stage timed into `timings`."""
     p = spec.profile_resolved()
     t = time.perf_counter()
     loc = locality.measure(model, task, n=p.locality_n, n_ablation=p.ablation_n, seed=0,
                            denoiser=denoiser)
     timings["locality"] = time.perf_counter() - t
     if task.token_dim <= 2:  # no attributes in the tokens: no feature-space probe
-        return loc, None
+        return loc, None, None
     t = time.perf_counter()
     ent = feature_stage(model, task, spec)
     timings["entanglement"] = time.perf_counter() - t
-    return loc, ent
+    attributes = None
+    if task.conditions_on_color:
+        t = time.perf_counter()
+        attributes = attribute_stage(model, denoiser, task, spec)
+        timings["attributes"] = time.perf_counter() - t
+    return loc, ent, attributes
+
+
+def attribute_stage(model, denoiser, task, spec) -> schema.Attributes:
+    """attr_transfer and attr_transfer_seen of the sampling denoiser, attr_overlap of the model's
+    features, on one single-object probe of locality_n positions per quadrant (forward passes
+    only: an outside denoiser gets them too; attr_overlap NaN with its reason without
+    features())."""
+
+    probe = attr_probe.prepare(task, spec.profile_resolved().locality_n, seed=0)
+    device = device_of(model)
+    scores = attr_transfer.measure(denoiser, task, sigmas=SIGMAS, device=device, probe=probe)
+    overlap = attr_overlap.measure(model, probe, attr_overlap.sigma_near_one(SIGMAS), device)
+    return {**scores, "attr_overlap": overlap}
 
 
 def feature_stage(model, task, spec) -> dict:
@@ -163,37 +192,60 @@ def train_info(log: dict) -> schema.TrainLog:
     return {key: log.get(key) for key in keys + [k for k in optional if k in log]}
 
 
-def assemble(spec, model, task, log: dict, evaluation: Evaluation, loc: dict, ent: dict | None,
-             timings: dict, threads: int | None, device: str,
-             trajectory: schema.Trajectory | None = None) -> schema.Metrics:
+@dataclass
+class Probed:
+    """What the stages after training return: the evaluation, the measurements (each None where
+    the task has no such probe) and the run's files."""
+
+    evaluation: Evaluation
+    locality: dict
+    entanglement: dict | None
+    binding: schema.Binding | None
+    attributes: schema.Attributes | None
+    files: dict
+
+
+def assemble(spec, model, task, log: dict, probed: Probed, timings: dict, threads: int | None,
+             device: str, trajectory: schema.Trajectory | None = None) -> schema.Metrics:
     """The run's metrics from what the stages returned."""
     return schema.Metrics(
         run_id=spec.run_id, status="ok", spec=spec.to_dict(), resolved=spec.resolve(),
         provenance={**provenance.collect(device), "threads": threads},
         task=task_info(task),
         arch=arch_info(spec, model, log.get("n_params")),
-        accuracy=accuracy.summary(evaluation.per_k, task),
-        locality=loc, entanglement=ent, train=train_info(log), timings=timings,
+        accuracy=accuracy.summary(probed.evaluation.per_k, task),
+        locality=probed.locality, entanglement=probed.entanglement, binding=probed.binding,
+        attributes=probed.attributes, train=train_info(log), timings=timings,
         trajectory=trajectory, trained=bool(getattr(model, "trained", True)))
 
 
 def probe_stages(model, denoiser, task, spec, *, device: str, timings: dict,
-                 checkpoint_bytes: bytes | None = None, save_checkpoint: bool = True):
-    """Everything after training, each stage timed into `timings`: sample, evaluate, measure
-    locality (and features), draw -> (Evaluation, locality, entanglement, files). A trained run
+                 checkpoint_bytes: bytes | None = None, save_checkpoint: bool = True) -> Probed:
+    """Everything after training, each stage timed into `timings`: sample, evaluate, the binding
+    probe (tasks that declare it), measure locality (features, attributes), draw. A trained run
     and a scoring (bench.run.score) go through the same stages."""
+
     t = time.perf_counter()
     samples = sample_stage(denoiser, task, spec, device=device)
     timings["sample"] = time.perf_counter() - t
     t = time.perf_counter()
     evaluation = evaluate_stage(task, samples)
     timings["evaluate"] = time.perf_counter() - t
-    loc, ent = measure_stage(model, denoiser, task, spec, timings)
+    pairs = bound = None
+    if task.binding_probe:
+        t = time.perf_counter()
+        pairs = binding.sample_stage(denoiser, task, spec, device=device)
+        bound = binding.evaluate_stage(task, pairs)
+        timings["binding"] = time.perf_counter() - t
+    loc, ent, attributes = measure_stage(model, denoiser, task, spec, timings)
     t = time.perf_counter()
     files = draw_stage(model, denoiser, task, spec, samples, evaluation,
                        checkpoint_bytes=checkpoint_bytes, save_checkpoint=save_checkpoint)
+    if pairs is not None:
+        files[binding.FILE] = binding.to_npz(pairs)
     timings["pictures"] = time.perf_counter() - t
-    return evaluation, loc, ent, files
+    return Probed(evaluation=evaluation, locality=loc, entanglement=ent, binding=bound,
+                  attributes=attributes, files=files)
 
 
 def failed_result(spec, error: str, attempts: int, traceback: str | None = None) -> RunResult:
@@ -227,10 +279,9 @@ def execute(spec, *, threads: int | None = None, device: str | None = None) -> R
         model = trained.model.eval()
         denoiser = p.denoiser(model)  # the one combined denoiser
 
-        evaluation, loc, ent, files = probe_stages(
-            model, denoiser, task, spec, device=device, timings=timings,
-            save_checkpoint=getattr(model, "trained", True))  # none for the oracle
+        probed = probe_stages(model, denoiser, task, spec, device=device, timings=timings,
+                              save_checkpoint=getattr(model, "trained", True))  # none: oracle
         timings["total"] = time.perf_counter() - t0
-        metrics = assemble(spec, model, task, trained.log, evaluation, loc, ent, timings,
-                           threads, device, tracker.trajectory() if tracker else None)
-    return RunResult(spec=spec, run_id=spec.run_id, metrics=metrics, files=files)
+        metrics = assemble(spec, model, task, trained.log, probed, timings, threads, device,
+                           tracker.trajectory() if tracker else None)
+    return RunResult(spec=spec, run_id=spec.run_id, metrics=metrics, files=probed.files)

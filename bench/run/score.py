@@ -10,7 +10,7 @@ probes and pictures. What is scored:
   mask (B, 1 + K) -> D (B, 3, R, R)), or an nn.Module of that shape. Its row has
   `trained: false`. A denoiser without parameters runs on the CPU; one with parameters on
   `device`. Optional attributes are read as a model's: `features(x, sigma, tokens, mask) ->
-  (B, F)` (without it the color task's feature probe is NaN, with the reason), `conditioning`
+  (B, F)` (without it the color tasks' feature probes are NaN, with the reason), `conditioning`
   ("joint" or "single"), `locality_radius`, `config`.
 - `--checkpoint PATH`: a checkpoint.pt of a registered or plugin architecture; its task, seed,
   profile and overrides are the checkpoint's unless told otherwise. Its row keeps `trained: true`
@@ -207,7 +207,7 @@ def score(prepared: Prepared, *, threads: int | None = None) -> RunResult:
     with torch_threads(threads):
         timings: dict[str, float] = {"check": prepared.check_seconds}
         t0 = time.perf_counter()
-        evaluation, loc, ent, files = execute.probe_stages(
+        probed = execute.probe_stages(
             model, D, task, spec, device=device, timings=timings,
             checkpoint_bytes=prepared.checkpoint_bytes, save_checkpoint=False)
         timings["total"] = time.perf_counter() - t0 + prepared.check_seconds
@@ -218,9 +218,10 @@ def score(prepared: Prepared, *, threads: int | None = None) -> RunResult:
         run_id=spec.run_id, status="ok", spec=spec.to_dict(), resolved=spec.resolve(),
         provenance=prov, trained=prepared.trained, task=execute.task_info(task),
         arch=execute.arch_info(spec, model, n_params(model)),
-        accuracy=accuracy.summary(evaluation.per_k, task), locality=loc, entanglement=ent,
+        accuracy=accuracy.summary(probed.evaluation.per_k, task), locality=probed.locality,
+        entanglement=probed.entanglement, binding=probed.binding, attributes=probed.attributes,
         timings=timings)
-    return RunResult(spec=spec, run_id=spec.run_id, metrics=metrics, files=files)
+    return RunResult(spec=spec, run_id=spec.run_id, metrics=metrics, files=probed.files)
 
 
 def score_into(out, prepared: Prepared, *, force: bool = False, threads: int | None = None,

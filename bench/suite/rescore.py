@@ -1,6 +1,7 @@
-"""`compbench rescore DIR`: re-evaluate every stored samples.npz with the current evaluator, no
-retraining. Locality, training and timings are kept as they were measured; the accuracy, the task
-section and the task version are the current evaluator's.
+"""`compbench rescore DIR`: re-evaluate every stored samples.npz (and binding.npz, the binding
+probe's pairs) with the current evaluator, no retraining. Locality, attributes, training and
+timings are kept as they were measured; the accuracy, the binding probe, the task section and the
+task version are the current evaluator's.
 
 A rescored run gets the id of its configuration with the new task version (the rest of its
 resolved configuration is kept as it ran, so nothing it did not do is claimed) and records
@@ -23,7 +24,7 @@ import tasks
 from bench.metrics import accuracy, pictures
 from bench.results.io import config_hash
 from bench.results.store import METRICS, SPEC, RunResult, Store
-from bench.run import execute
+from bench.run import binding, execute
 from bench.run.execute import Samples
 from bench.run.score_spec import spec_from_dict
 from tasks.scene import Scene
@@ -44,11 +45,13 @@ def rescore_run(store: Store, run_id: str) -> str:
     task = tasks.get(m.spec["task"], **m.resolved["task_options"])
     samples = load_samples(d / "samples.npz")
     evaluation = execute.evaluate_stage(task, samples)
+    pairs = d / binding.FILE
+    bound = binding.evaluate_stage(task, binding.load(pairs)) if pairs.exists() else m.binding
     resolved = {**m.resolved, "task_version": task.version}
     new_id = config_hash(resolved)
     metrics = dataclasses.replace(
         m, run_id=new_id, resolved=resolved, task=execute.task_info(task),
-        accuracy=accuracy.summary(evaluation.per_k, task),
+        accuracy=accuracy.summary(evaluation.per_k, task), binding=bound,
         rescored={"from_run_id": run_id, "from_task_version": m.resolved["task_version"],
                   "at": datetime.datetime.now(datetime.timezone.utc).isoformat(
                       timespec="seconds")})
