@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter
 
-from bench.results.definitions import OUTCOMES
+from bench.results.definitions import ALL_OUTCOMES
 from bench.results.io import figure_png
 from leaderboard import competence
 from leaderboard.variants import short_labels
@@ -188,7 +188,8 @@ def accuracy_vs_k(runs: pd.DataFrame, task: str, train_lengths=(1, 3)) -> bytes:
     return _png(accuracy_vs_k_figure(runs, task, train_lengths))
 
 
-OUTCOME_COLORS = ("#4c9a2a", "#a6d96a", "#fdae61", "#f46d43", "#9e0142", "#555555")
+OUTCOME_COLORS = dict(zip(ALL_OUTCOMES, ("#4c9a2a", "#2b83ba", "#a6d96a", "#fdae61", "#f46d43",
+                                         "#9e0142", "#555555"), strict=True))
 
 
 MAX_PANELS_PER_ROW = 4
@@ -207,6 +208,7 @@ def failure_modes_figure(runs: pd.DataFrame, task: str) -> Figure:
         return _placeholder_figure(f"no per-object outcomes for {task} (results before task "
                                    "version 2)")
     archs = sorted(data["arch"].unique(), key=_natural)
+    outcomes = [o for o in ALL_OUTCOMES if f"share_{o}_k{ks[0]}" in data]  # the task's own
     ncols = min(MAX_PANELS_PER_ROW, len(archs))
     nrows = -(-len(archs) // ncols)
     lines = max(textwrap.fill(a, TITLE_WIDTH).count("\n") + 1 for a in archs)
@@ -221,8 +223,9 @@ def failure_modes_figure(runs: pd.DataFrame, task: str) -> Figure:
             continue
         rows = data[data["arch"] == archs[i]]
         shares = np.array([[pd.to_numeric(rows.get(f"share_{o}_k{k}"), errors="coerce").mean()
-                            for k in ks] for o in OUTCOMES])  # (outcomes, ks)
-        ax.stackplot(ks, np.nan_to_num(shares), colors=OUTCOME_COLORS, labels=OUTCOMES)
+                            for k in ks] for o in outcomes])  # (outcomes, ks)
+        ax.stackplot(ks, np.nan_to_num(shares), colors=[OUTCOME_COLORS[o] for o in outcomes],
+                     labels=outcomes)
         extras = ax.twinx()
         extras.plot(ks, [pd.to_numeric(rows.get(f"n_extra_k{k}"), errors="coerce").mean()
                          for k in ks], "k--o", ms=3, label="extras per sample")
@@ -241,7 +244,7 @@ def failure_modes_figure(runs: pd.DataFrame, task: str) -> Figure:
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend([*handles, extras_axes[0].get_lines()[0]],
                [*labels, "extras per sample (right axis)"], loc="lower center",
-               ncol=len(OUTCOMES) + 1, fontsize=7, frameon=False)
+               ncol=len(outcomes) + 1, fontsize=7, frameon=False)
     height = fig.get_figheight()
     fig.suptitle(f"{task}: how samples fail, per object outcome", fontsize=9,
                  y=1 - 0.06 / height, va="top")

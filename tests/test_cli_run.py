@@ -116,7 +116,7 @@ def _closed_port() -> int:
 
 @pytest.mark.parametrize("args, message", [
     (["--suite", "quik"], "unknown suite 'quik' (did you mean 'quick'?); known: confirm, "
-                          "confirm-v3, full, quick, smoke"),
+                          "confirm-v3, confirm-v4, full, quick, smoke"),
     (["--task", "lenght"], "unknown task 'lenght'"),
     (["--arch", "unet-xatn"], "(did you mean 'unet-xattn'?); known: "),
     (["--seeds", "0"], "a count of seeds must be >= 1, got 0"),

@@ -122,3 +122,24 @@ def test_a_hyperparameter_added_later_stays_out_of_the_config_at_its_old_value(m
     assert baselines.declared_config("test-arch", blur=2.0)["hparams"] == {"width": 8, "blur": 2.0}
     baselines.register("test-declared", _factory, "test: blur declared from the start")
     assert baselines.declared_config("test-declared")["hparams"] == {"width": 8, "blur": 1.0}
+
+
+def test_the_command_line_sets_a_task_option(tmp_path):
+    from click.testing import CliRunner
+
+    from bench.cli import main
+
+    args = ["run", "--suite", "smoke", "--task", "color-region", "--arch", "unet-heatmap",
+            "--dry-run", "--out", str(tmp_path)]
+    default = CliRunner().invoke(main, args)
+    two = CliRunner().invoke(main, [*args, "--task-option", "heldout_bands=2"])
+    assert default.exit_code == two.exit_code == 0, (default.output, two.output)
+    assert "color-region heldout_bands=2 unet-heatmap" in two.output
+    assert default.output.split()[0] != two.output.split()[0]  # another run id
+    for command, bad in ((args, "heldout_bands=7"), (["score", "--denoiser",
+                         "baselines.examples:gaussian_blur", "--task", "length", "--out",
+                         str(tmp_path)], "heldout_bands=2")):
+        result = CliRunner().invoke(main, [*command, "--task-option", bad])
+        assert result.exit_code == 2 and "--task-option" in result.output, result.output
+        assert "valid:" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "runs").exists()

@@ -19,9 +19,10 @@ from bench.suite import executors, suites
 
 
 def test_suites_are_listed_and_described():
-    assert suites.names() == ["confirm", "confirm-v3", "full", "quick", "smoke"]
+    assert suites.names() == ["confirm", "confirm-v3", "confirm-v4", "full", "quick", "smoke"]
     assert all(suites.describe(name) for name in suites.names())
-    with pytest.raises(KeyError, match="known: confirm, confirm-v3, full, quick, smoke"):
+    with pytest.raises(KeyError,
+                       match="known: confirm, confirm-v3, confirm-v4, full, quick, smoke"):
         suites.plan("quik")
 
 

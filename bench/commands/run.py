@@ -57,6 +57,9 @@ def run_benchmark(specs: list, store, *, echo=print, **run_args) -> int:
 @click.option("--hparam", "arch_overrides", multiple=True, metavar="KEY=VALUE",
               help="Set an architecture hyperparameter other than width, e.g. --hparam "
               "radius=0.2 (repeatable; part of the run id and of the row's label).")
+@click.option("--task-option", "task_options", multiple=True, metavar="KEY=VALUE",
+              help="Set an option the task declares, e.g. --task-option heldout_bands=2 "
+              "(repeatable; part of the run id and of the row's label).")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Results directory [default: the suite's: results, or results-confirm for "
               "confirm].")
@@ -73,8 +76,9 @@ def run_benchmark(specs: list, store, *, echo=print, **run_args) -> int:
               help="Retries of a run that raises, diverges or whose worker dies.")
 @click.option("--force", is_flag=True, help="Redo runs whose results exist.")
 @click.option("--dry-run", is_flag=True, help="Print the planned runs and their ids, run nothing.")
-def run(suite, tasks_, archs, seeds, profile, overrides, arch_overrides, out, ray_address,
-        num_cpus, cpus_per_run, gpus_per_run, executor, retries, force, dry_run) -> None:
+def run(suite, tasks_, archs, seeds, profile, overrides, arch_overrides, task_options, out,
+        ray_address, num_cpus, cpus_per_run, gpus_per_run, executor, retries, force,
+        dry_run) -> None:
     """Train and measure a suite of (task x arch x seed) runs, then write the leaderboard."""
     # Lazy for the CLI's start-up: the suites load tasks (pandas, scipy).
     from bench.suite import benchmark, suites
@@ -83,7 +87,8 @@ def run(suite, tasks_, archs, seeds, profile, overrides, arch_overrides, out, ra
     try:
         specs, store = benchmark.planned(out, suite=suite, tasks_=tasks_, archs=archs, seeds=seeds,
                                          profile=profile, overrides=overrides,
-                                         arch_overrides=arch_overrides)
+                                         arch_overrides=arch_overrides,
+                                         task_options=task_options)
         if dry_run:
             for line in benchmark.dry_run_lines(specs, store):
                 click.echo(line)

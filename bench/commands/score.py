@@ -22,6 +22,9 @@ def _echo(line: str) -> None:
               help="A saved run's checkpoint.pt (a registered or plugin architecture).")
 @click.option("--task", type=TASK, default=None,
               help="Task to score on (needed with --denoiser; a checkpoint's own by default).")
+@click.option("--task-option", "task_options", multiple=True, metavar="KEY=VALUE",
+              help="Set an option the task declares, e.g. --task-option heldout_bands=2 "
+              "(repeatable; a checkpoint's own by default).")
 @click.option("--profile", type=PROFILE, default=None,
               help="Profile whose sampler and sizes are used [default: quick, or the "
               "checkpoint's].")
@@ -39,8 +42,8 @@ def _echo(line: str) -> None:
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Torch threads [default: torch's].")
 @click.option("--force", is_flag=True, help="Redo the scoring if its results exist.")
-def score(denoiser, checkpoint, task, profile, overrides, seed, name, out, device, threads,
-          force) -> None:
+def score(denoiser, checkpoint, task, task_options, profile, overrides, seed, name, out, device,
+          threads, force) -> None:
     """Score an outside denoiser (or a checkpoint) without training: sample, evaluate, measure
     locality, draw pictures; its row joins the leaderboard as variant "<profile>+scored"."""
     # Lazy for the CLI's start-up: scoring loads tasks (pandas, scipy).
@@ -49,7 +52,7 @@ def score(denoiser, checkpoint, task, profile, overrides, seed, name, out, devic
     try:
         prepared = scoring.prepare(denoiser=denoiser, checkpoint=checkpoint, task=task,
                                    profile=profile, overrides=overrides, seed=seed, name=name,
-                                   device=device)
+                                   device=device, task_options=task_options)
         run_id, outcome = scoring.score_into(out, prepared, force=force, threads=threads,
                                              echo=_echo)
     except scoring.ScoreError as err:

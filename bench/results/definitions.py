@@ -12,6 +12,9 @@ WINDOWS: dict[str, tuple[int, ...]] = {"id": ID_LENGTHS, "ood": OOD_LENGTHS}
 BINDING_LENGTHS = (1, 2, 3)  # object counts k of the binding probe's scene pairs
 # The evaluator's per-object outcomes, in the order the report stacks them.
 OUTCOMES: tuple[str, ...] = ("clean", "off_palette", "faint", "small", "merged", "missing")
+# With wrong_color, which only a task that conditions a region's color carves out of clean
+# (color-region): every per-object outcome, in the order figures stack them.
+ALL_OUTCOMES: tuple[str, ...] = ("clean", "wrong_color", *OUTCOMES[1:])
 COMPETENCE = 0.8  # a model below it under the conditioning it was trained on is under-trained
 # Profile fields that add records (metrics.json entries) without changing any other number of a
 # run: they enter the run id only where they are on, and never split leaderboard rows.

@@ -65,7 +65,7 @@ from bench.run.outside import (  # noqa: F401 (re-exported: the names users of t
     weights_sha256,
 )
 from bench.run.score_spec import ScoreError, ScoreSpec, spec_from_dict  # noqa: F401 (re-exported)
-from bench.run.spec import RunSpec, parse_override
+from bench.run.spec import RunSpec, parse_arch_override, parse_override
 from bench.run.threads import torch_threads
 
 # Preparing, scoring, writing.
@@ -102,8 +102,9 @@ def _task(name: str, options: dict):
         return tasks.get(name, **options)
     except KeyError as err:
         raise ScoreError(str(err), "--task") from None
-    except ValueError as err:  # e.g. resolution=17
-        raise ScoreError(str(err), "--set") from None
+    except ValueError as err:  # e.g. resolution=17, or an option the task does not declare
+        declared = set(options) - {"resolution"}
+        raise ScoreError(str(err), "--task-option" if declared else "--set") from None
 
 
 def _resolved(base: dict):
@@ -117,7 +118,8 @@ def _resolved(base: dict):
     return probe, _task(probe.task, probe.task_kwargs())
 
 
-def _from_denoiser(denoiser: str, *, task, name, seed, profile, parsed: dict, device: str):
+def _from_denoiser(denoiser: str, *, task, name, seed, profile, parsed: dict, options: dict,
+                   device: str):
     """(base, model, device, spec extras) of an outside denoiser `package.module:factory`."""
     if task is None:
         raise ScoreError("--denoiser needs --task (the task it is scored on)", "--task")
@@ -125,7 +127,8 @@ def _from_denoiser(denoiser: str, *, task, name, seed, profile, parsed: dict, de
         raise ScoreError(f"denoiser {denoiser!r} must look like package.module:factory",
                          "--denoiser")
     base = dict(task=task, arch=name or denoiser, seed=0 if seed is None else seed,
-                profile=profile or "quick", overrides=tuple(parsed.items()))
+                profile=profile or "quick", overrides=tuple(parsed.items()),
+                task_options=tuple(options.items()))
     probe, task_ = _resolved(base)
     model = load_denoiser(denoiser, task_, base["arch"])
     if next(iter(model.parameters()), None) is None:
@@ -135,7 +138,8 @@ def _from_denoiser(denoiser: str, *, task, name, seed, profile, parsed: dict, de
     return base, probe, task_, model, device, dict(denoiser=denoiser)
 
 
-def _from_checkpoint(checkpoint, *, task, name, seed, profile, parsed: dict, device: str):
+def _from_checkpoint(checkpoint, *, task, name, seed, profile, parsed: dict, options: dict,
+                     device: str):
     """(base, model, spec extras, its bytes, the provenance of the run it came from)."""
     model, ckpt_spec, ckpt_bytes = load_checkpoint(checkpoint, device)
     if task is not None and task != ckpt_spec.task:
@@ -146,7 +150,8 @@ def _from_checkpoint(checkpoint, *, task, name, seed, profile, parsed: dict, dev
                 seed=ckpt_spec.seed if seed is None else seed,
                 profile=profile or ckpt_spec.profile,
                 overrides=tuple({**kept, **parsed}.items()),
-                arch_overrides=ckpt_spec.arch_overrides)
+                arch_overrides=ckpt_spec.arch_overrides,
+                task_options=tuple({**dict(ckpt_spec.task_options), **options}.items()))
     probe, task_ = _resolved(base)
     if task_.resolution != ckpt_spec.profile_resolved().resolution:
         raise ScoreError(f"the checkpoint is at {ckpt_spec.profile_resolved().resolution} px, "
@@ -160,12 +165,13 @@ def _from_checkpoint(checkpoint, *, task, name, seed, profile, parsed: dict, dev
 
 def prepare(*, denoiser: str | None = None, checkpoint: str | Path | None = None,
             task: str | None = None, profile: str | None = None, overrides: tuple[str, ...] = (),
-            seed: int | None = None, name: str | None = None, device: str = "cpu") -> Prepared:
+            seed: int | None = None, name: str | None = None, device: str = "cpu",
+            task_options: tuple[str, ...] = ()) -> Prepared:
     """Load and check what is to be scored; nothing runs or is written (ScoreError on bad input).
 
     Defaults: profile "quick" and seed 0 for a denoiser; a checkpoint's own task, seed, profile and
     overrides (`overrides` then add to or replace its), and --profile replaces both its profile
-    and its overrides.
+    and its overrides; `task_options` (KEY=VALUE) go on top of a checkpoint's own.
     """
     if (denoiser is None) == (checkpoint is None):
         raise ScoreError("give exactly one of --denoiser package.module:factory or --checkpoint "
@@ -176,8 +182,13 @@ def prepare(*, denoiser: str | None = None, checkpoint: str | Path | None = None
         parsed = dict(parse_override(text) for text in overrides)
     except ValueError as err:
         raise ScoreError(str(err), "--set") from None
+    try:
+        options = dict(parse_arch_override(text, "task option") for text in task_options)
+    except ValueError as err:
+        raise ScoreError(str(err), "--task-option") from None
     device = _device(device)
-    given = dict(task=task, name=name, seed=seed, profile=profile, parsed=parsed)
+    given = dict(task=task, name=name, seed=seed, profile=profile, parsed=parsed,
+                 options=options)
     t = time.perf_counter()
     if denoiser is not None:
         base, probe, task_, model, device, extra = _from_denoiser(denoiser, device=device,

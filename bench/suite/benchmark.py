@@ -53,7 +53,8 @@ def parse_pairs(texts: tuple[str, ...], parse: Callable, option: str) -> tuple:
 
 def plan_runs(suite: str = "quick", tasks_: tuple[str, ...] = (), archs: tuple[str, ...] = (),
               seeds: int | tuple[int, ...] | None = None, profile: str | None = None,
-              overrides: tuple[str, ...] = (), arch_overrides: tuple[str, ...] = ()) -> list:
+              overrides: tuple[str, ...] = (), arch_overrides: tuple[str, ...] = (),
+              task_options: tuple[str, ...] = ()) -> list:
     """The RunSpecs of a command line; every name and value is checked (PlanError) and every spec
     resolved, so a value a profile or task rejects fails here, before anything runs."""
     if suite not in suites.SUITES:
@@ -68,9 +69,12 @@ def plan_runs(suite: str = "quick", tasks_: tuple[str, ...] = (), archs: tuple[s
     check_archs(archs, "--arch")
     parsed = parse_pairs(overrides, spec.parse_override, "--set")
     parsed_arch = parse_pairs(arch_overrides, spec.parse_arch_override, "--hparam")
+    parsed_task = parse_pairs(task_options, lambda text: spec.parse_arch_override(
+        text, "task option"), "--task-option")
     try:
         specs = suites.plan(suite, tasks=tasks_ or None, archs=archs or None, seeds=seeds,
-                            profile=profile, overrides=parsed, arch_overrides=parsed_arch)
+                            profile=profile, overrides=parsed, arch_overrides=parsed_arch,
+                            task_options=parsed_task)
     except ValueError as err:  # a profile field the profile rejects (steps=-5, sampler=foo, ...)
         raise PlanError(str(err), "--set") from None
     # A suite's own names (e.g. `full` expands registries) are checked too.
@@ -79,8 +83,10 @@ def plan_runs(suite: str = "quick", tasks_: tuple[str, ...] = (), archs: tuple[s
     for s in specs:
         try:
             s.run_id  # noqa: B018 -- resolves: the task's options and the arch's hparams
-        except ValueError as err:  # e.g. resolution=17, an unknown --hparam
-            raise PlanError(str(err), "--hparam" if s.arch_overrides else "--set") from None
+        except ValueError as err:  # e.g. resolution=17, an unknown --hparam or task option
+            option = ("--task-option" if parsed_task and "task" in str(err) else
+                      "--hparam" if s.arch_overrides else "--set")
+            raise PlanError(str(err), option) from None
     return specs
 
 
@@ -113,7 +119,8 @@ def dry_run_lines(specs: list, store: Store) -> list[str]:
     for s in specs:
         state = store.check(s.run_id)
         arch = " ".join([s.arch, *(f"{k}={v}" for k, v in s.arch_overrides)])
-        lines.append(f"{s.run_id}  {s.task:<14} {arch:<22} seed {s.seed}  {s.profile}  "
+        task = " ".join([s.task, *(f"{k}={v}" for k, v in s.task_options)])
+        lines.append(f"{s.run_id}  {task:<14} {arch:<22} seed {s.seed}  {s.profile}  "
                      f"[{state.state}{': ' + state.reason if state.reason else ''}]")
     return [*lines, f"{len(specs)} runs planned"]
 
