@@ -103,8 +103,9 @@ def test_force_redoes_a_finished_run(smoke_run):
 def test_dry_run_lists_the_quick_suite(tmp_path):
     result = _run(["run", "--dry-run", "--out", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
-    assert "14 runs planned" in result.output
+    assert "15 runs planned" in result.output
     assert "length-single  unet-xattn-local" in result.output
+    assert "color-region heldout_bands=3 unet-film" in result.output
     assert not (tmp_path / "r").exists()
 
 

@@ -35,12 +35,16 @@ V1_RUN = "4aa84d625a04"  # smoke suite, conv-heatmap-rf5 on length, seed 0
 # the same loss and update, rounded differently; the oracle's rows carry the override too).
 # Re-pinned, all fourteen, when it began to train channels-last as well (the override
 # train_memory_format=channels_last: again the same computation, rounded differently).
+# On 2026-12-07 the two `color` rows (unet-heatmap, unet-xattn: 704343b673e8, e987158f07b5) left
+# for three rows of attribute binding on color-region at heldout_bands 3 (unet-heatmap,
+# unet-xattn, unet-film), since `color`'s held-out pairs mostly test length again; the twelve
+# length rows did not move.
 QUICK_RUN_IDS = [
     "f213652101cf", "14c9a782a2ab", "c7c13794b595", "1650ccca951f", "9792b369ba73",
     "8ca2a0a3b6f2",
     "8f16cf0a6e30", "450006362ab5", "3514e1594e88", "b75b9133c6ef", "7ef2a5199686",
     "085a96f45fb9",
-    "704343b673e8", "e987158f07b5",
+    "0aab95f5794a", "87685bc5fdd7", "1626c47bcea7",
 ]
 # The quick profile's unet-xattn-local on length without the suite's override (eager kernels).
 PLAIN_XATTN_LOCAL = "460882113c07"

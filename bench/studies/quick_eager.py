@@ -1,17 +1,21 @@
 """The quick suite as it ran before compiled kernels (eager, contiguous training): the design
 analysis v1 was written on. A record, not a suite: its results are docs/quick-eager."""
 
-from bench.studies.quick import STUDY as QUICK
+from bench.studies._common import ORACLE, QUICK_LENGTH, XATTN_TWIN
 from bench.studies.study import Study
 
 STUDY = Study(
     name="quick-eager",
     description="the quick suite before compiled kernels (eager, contiguous training), seed 0: "
     "the runs analysis v1 was written on",
-    profile=QUICK.profile,
-    seeds=QUICK.seeds,
-    entries=QUICK.entries,
+    profile="quick",
+    seeds=(0,),
+    entries=(
+        ("length", (*QUICK_LENGTH, ORACLE)),
+        ("length-single", (*QUICK_LENGTH, ORACLE)),
+        ("color", ("unet-heatmap", "unet-xattn")),
+    ),
     committed="docs/quick-eager",
-    twins=QUICK.twins,
+    twins=(XATTN_TWIN,),
     suite=False,
 )
