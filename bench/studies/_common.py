@@ -8,6 +8,10 @@ QUICK_LENGTH = ("unet-heatmap", "conv-heatmap-rf5", "unet-film", "unet-xattn", "
 # The training-free local-score oracle: a reference row beside the trained ones (the analyses
 # take trained rows only).
 ORACLE = "analytic-local"
+# The quick suite's length rows (both tasks: the five architectures and the oracle), which the
+# eager record and today's quick suite share.
+QUICK_LENGTH_ENTRIES = (("length", (*QUICK_LENGTH, ORACLE)),
+                        ("length-single", (*QUICK_LENGTH, ORACLE)))
 # The locality intervention: the cross-attention UNet whose tokens act within a radius of their
 # object, beside the same network without that bound.
 XATTN_TWIN = Twin(local="unet-xattn-local", global_="unet-xattn")

@@ -1,6 +1,6 @@
 """The quick suite: the paper's claims on a laptop, seed 0 (the default of `compbench run`)."""
 
-from bench.studies._common import COMPILED, ORACLE, QUICK_LENGTH, XATTN_TWIN
+from bench.studies._common import COMPILED, QUICK_LENGTH_ENTRIES, XATTN_TWIN
 from bench.studies.study import Entry, Study
 
 # Attribute binding beside length: color-region at its default heldout_bands 3 (written
@@ -18,11 +18,7 @@ STUDY = Study(
     "on color-region (3 runs), quick profile, 1 seed",
     profile="quick",
     seeds=(0,),
-    entries=(
-        ("length", (*QUICK_LENGTH, ORACLE)),
-        ("length-single", (*QUICK_LENGTH, ORACLE)),
-        ("color-region", BINDING),
-    ),
+    entries=(*QUICK_LENGTH_ENTRIES, ("color-region", BINDING)),
     committed="docs/quick",
     overrides=COMPILED,
     twins=(XATTN_TWIN,),

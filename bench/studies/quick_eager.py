@@ -1,7 +1,7 @@
 """The quick suite as it ran before compiled kernels (eager, contiguous training): the design
 analysis v1 was written on. A record, not a suite: its results are docs/quick-eager."""
 
-from bench.studies._common import ORACLE, QUICK_LENGTH, XATTN_TWIN
+from bench.studies._common import QUICK_LENGTH_ENTRIES, XATTN_TWIN
 from bench.studies.study import Study
 
 STUDY = Study(
@@ -10,11 +10,7 @@ STUDY = Study(
     "the runs analysis v1 was written on",
     profile="quick",
     seeds=(0,),
-    entries=(
-        ("length", (*QUICK_LENGTH, ORACLE)),
-        ("length-single", (*QUICK_LENGTH, ORACLE)),
-        ("color", ("unet-heatmap", "unet-xattn")),
-    ),
+    entries=(*QUICK_LENGTH_ENTRIES, ("color", ("unet-heatmap", "unet-xattn"))),
     committed="docs/quick-eager",
     twins=(XATTN_TWIN,),
     suite=False,
