@@ -302,14 +302,16 @@ DIAL_SCORES = (("ood_acc", "ood_acc (placed, k = 4..6)"),
 
 
 @_themed("whitegrid")
-def dial_figure(title: str, parameter: str, points: list[dict]) -> Figure:
-    """ood_acc, cond_locality_ablation and cond_interference against one dial's value
-    (leaderboard.plans.dials): seed mean (line), the seeds' range (error bar) and each seed
-    (dots); a log axis where the values are positive and span more than a factor of 5."""
+def dial_figure(title: str, parameter: str, points: list[dict],
+                scores: tuple[tuple[str, str], ...] = DIAL_SCORES) -> Figure:
+    """Each of `scores` (ood_acc, cond_locality_ablation and cond_interference by default)
+    against one dial's value (leaderboard.plans.dials): seed mean (line), the seeds' range (error
+    bar) and each seed (dots); a log axis where the values are positive and span more than a
+    factor of 5."""
     values = np.array([p["value"] for p in points], dtype=float)  # (V,)
-    fig = Figure(figsize=(11, 3.3))
-    axes = fig.subplots(1, len(DIAL_SCORES), sharex=True, squeeze=False)[0]
-    for ax, (score, label) in zip(axes, DIAL_SCORES, strict=True):
+    fig = Figure(figsize=(3.7 * len(scores), 3.3))
+    axes = fig.subplots(1, len(scores), sharex=True, squeeze=False)[0]
+    for ax, (score, label) in zip(axes, scores, strict=True):
         if not all(score in p for p in points):
             ax.text(0.5, 0.5, f"no {score}", ha="center", va="center", transform=ax.transAxes)
             continue
@@ -335,3 +337,101 @@ def dial_figure(title: str, parameter: str, points: list[dict]) -> Figure:
 def dial(title: str, parameter: str, points: list[dict]) -> bytes:
     """dial_figure as PNG bytes."""
     return _png(dial_figure(title, parameter, points))
+
+
+# Attribute binding (analysis v4's figures): every figure takes plain per-run values.
+
+@_themed("whitegrid")
+def seeds_by_arch_figure(values: dict[str, dict[str, list[float]]], ylabel: str) -> Figure:
+    """Per architecture (x), one column of dots per series (e.g. held-out and seen combination
+    accuracy), a dot per seed, the seed mean as a bar and the seeds' range as a line."""
+    archs = list(values)
+    series = list(dict.fromkeys(s for v in values.values() for s in v))
+    if not archs or not series:
+        return _placeholder_figure("no runs")
+    fig, ax = _figure((8.5, 3.8))
+    width = 0.8 / len(series)
+    colors = sns.color_palette("tab10", len(series))
+    for j, (name, color) in enumerate(zip(series, colors, strict=True)):
+        for i, arch in enumerate(archs):
+            seeds = np.array([np.nan if v is None else v for v in values[arch].get(name, [])],
+                             dtype=float)  # (seeds,)
+            seeds = seeds[np.isfinite(seeds)]
+            x = i - 0.4 + width * (j + 0.5)
+            if not seeds.size:
+                continue
+            ax.vlines(x, seeds.min(), seeds.max(), color=color, lw=1.5)
+            ax.hlines(seeds.mean(), x - width / 3, x + width / 3, color=color, lw=2.5,
+                      label=name if i == 0 else None)
+            ax.scatter(np.full(seeds.size, x), seeds, s=14, color=color, zorder=3,
+                       edgecolors="white", linewidths=0.5)
+    ax.set_xticks(range(len(archs)), [textwrap.fill(a, 14) for a in archs], fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(-0.05, 1.05)
+    ax.legend(fontsize=8, bbox_to_anchor=(1.02, 1), loc="upper left",
+              title="bar: seed mean; line: range", title_fontsize=7)
+    fig.subplots_adjust(left=0.08, right=0.72, bottom=0.18, top=0.95)
+    return fig
+
+
+@_themed("whitegrid")
+def runs_against_figure(points: pd.DataFrame, y: str, xs: tuple[str, ...],
+                        floors: dict[str, float] | None = None) -> Figure:
+    """`y` against each of `xs` (one panel each), a point per run colored by its `arch`; a
+    dashed vertical line marks a panel's floor where `floors` gives one."""
+    fig = Figure(figsize=(11, 3.8))
+    axes = fig.subplots(1, len(xs), sharey=True, squeeze=False)[0]
+    palette = _palette(points["arch"]) if len(points) else {}
+    for ax, x in zip(axes, xs, strict=True):
+        if x not in points or y not in points:
+            ax.text(0.5, 0.5, f"no {x if x not in points else y}", ha="center", va="center",
+                    transform=ax.transAxes)
+            continue
+        data = points[np.isfinite(pd.to_numeric(points[x], errors="coerce"))
+                      & np.isfinite(pd.to_numeric(points[y], errors="coerce"))]
+        for arch, rows in data.groupby("arch", sort=False):
+            ax.scatter(rows[x], rows[y], s=40, color=palette[arch], label=arch)
+        if floors and x in floors and np.isfinite(floors[x]):
+            ax.axvline(floors[x], ls="--", color="0.4", lw=1,
+                       label=f"floor: {x}_seen (position alone)")
+        ax.set_xlabel(x)
+        ax.set_title(f"{y} vs {x}", fontsize=9)
+    axes[0].set_ylabel(y)
+    axes[0].set_ylim(-0.05, 1.1)
+    handles = {}
+    for ax in axes:
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, h)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), fontsize=7, loc="lower center",
+                   ncol=min(4, len(handles)), frameon=False)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.32, top=0.9, wspace=0.12)
+    return fig
+
+
+@_themed("white")
+def outcome_bars_figure(shares: pd.DataFrame, outcomes: tuple[str, ...]) -> Figure:
+    """Stacked bars of outcome shares, one bar per row of `shares` (its `label` column): how the
+    probe objects of held-out and seen combinations come out."""
+    if shares.empty:
+        return _placeholder_figure("no probe outcomes")
+    fig, ax = _figure((8.5, 0.32 * len(shares) + 1.6))
+    left = np.zeros(len(shares))  # (rows,)
+    y = np.arange(len(shares))[::-1]
+    for outcome in outcomes:
+        width = np.nan_to_num(pd.to_numeric(shares[outcome], errors="coerce").to_numpy(float))
+        ax.barh(y, width, left=left, color=OUTCOME_COLORS[outcome], label=outcome, height=0.8)
+        left += width
+    ax.set_yticks(y, shares["label"], fontsize=7)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of probe objects")
+    ax.legend(fontsize=7, ncol=len(outcomes), loc="lower center", bbox_to_anchor=(0.4, 1.0),
+              frameon=False)
+    fig.subplots_adjust(left=0.32, right=0.97, bottom=0.6 / (0.32 * len(shares) + 1.6) + 0.12,
+                        top=1 - 0.5 / (0.32 * len(shares) + 1.6))
+    return fig
+
+
+def png(fig: Figure) -> bytes:
+    """A figure of this module as PNG bytes."""
+    return _png(fig)

@@ -231,3 +231,32 @@ def test_two_task_versions_are_refused():
     df.loc[0, "task_version"] = 2
     with pytest.raises(select.MixedTaskVersions):
         PLAN(df)
+
+
+def test_the_page_figures_draw_every_item_without_overprinting():
+    """The results page's four figures of v4 (issue: held-out vs seen accuracy per architecture
+    with each seed, retention against the two scores with the floor, the probe outcomes, the
+    film sweep); their text never overlaps."""
+    from test_figures import overlaps
+
+    from leaderboard import plots
+
+    runs = table()
+    result = PLAN(runs)
+    drawn = PLAN.draw(result, runs)
+    assert [stem for stem, _, _ in drawn] == ["v4_combination_accuracy",
+                                              "v4_retention_against_scores",
+                                              "v4_probe_outcomes", "v4_film_sweep"]
+    assert all(png[:8] == b"\x89PNG\r\n\x1a\n" for _, _, png in drawn)
+    assert "floor" in drawn[1][1]
+    assert PLAN.draw(PLAN(runs.iloc[1:]), runs) == []  # incomplete: nothing drawn
+    values = {"unet-film": {"held out (A)": [0.1, 0.2, 0.15], "seen (B)": [0.9, 0.8, 0.95]},
+              "unet-xattn-local radius=0.15": {"held out (A)": [0.97], "seen (B)": [1.0]}}
+    assert overlaps(plots.seeds_by_arch_figure(values, "clean")) == []
+    both = runs[runs["task_heldout_bands"] == 3]
+    assert overlaps(plots.runs_against_figure(both, "combo_retention", (
+        "cond_locality_ablation", "attr_transfer"), {"attr_transfer": 0.05})) == []
+    shares = pd.DataFrame([{"label": f"{a}: {m}", **{o: 1 / 7 for o in (
+        "clean", "wrong_color", "off_palette", "faint", "small", "merged", "missing")}}
+        for a in ("unet-film", "unet-xattn") for m in ("A (held out)", "B (seen)")])
+    assert overlaps(plots.outcome_bars_figure(shares, tuple(shares.columns[1:]))) == []

@@ -74,7 +74,7 @@ def analyse(plan: Plan, runs: pd.DataFrame, inputs: dict) -> PlanResult:
                       tables=tuple(tables))
 
 
-def figures(result: PlanResult, runs: pd.DataFrame) -> list:
+def figures(plan: Plan, result: PlanResult, runs: pd.DataFrame) -> list:
     """ood_acc and the locality scores against each dial's value."""
     out = []
     for t in result.tables:

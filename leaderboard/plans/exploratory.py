@@ -47,7 +47,7 @@ def analyse(plan: Plan, runs: pd.DataFrame, inputs: dict) -> PlanResult:
                              "pre-registered tests are the plans above.",))
 
 
-def scatter(result: PlanResult, runs: pd.DataFrame) -> list:
+def scatter(plan: Plan, result: PlanResult, runs: pd.DataFrame) -> list:
     """cond_locality against ood_acc, one point per finished run."""
     return [("locality_scatter", "cond_locality vs ood_acc: one point per finished run; hollow "
              "grey: under-trained, left out of the correlation", plots.locality_scatter(runs))]

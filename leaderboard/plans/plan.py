@@ -20,7 +20,7 @@ Figure = tuple[str, str, bytes]  # (file stem, caption, PNG)
 class Plan:
     """An analysis plan. `analyse(plan, runs, inputs)` judges a runs table; `inputs` maps each
     name in `reads` (a study) to that study's committed runs.csv, or None where it is not
-    found. `figures(result, runs)` draws what the plan shows beside its tables."""
+    found. `figures(plan, result, runs)` draws what the plan shows beside its tables."""
 
     name: str
     title: str
@@ -30,7 +30,7 @@ class Plan:
     analyse: Callable[..., PlanResult]
     settings: Settings = field(default_factory=Settings)
     reads: tuple[str, ...] = ()
-    figures: Callable[[PlanResult, pd.DataFrame], list[Figure]] | None = None
+    figures: Callable[[Plan, PlanResult, pd.DataFrame], list[Figure]] | None = None
 
     def __call__(self, runs: pd.DataFrame,
                  inputs: dict[str, pd.DataFrame | None] | None = None) -> PlanResult:
@@ -47,4 +47,4 @@ class Plan:
 
     def draw(self, result: PlanResult, runs: pd.DataFrame) -> list[Figure]:
         """The plan's figures of `result` (none where it draws none or has no runs)."""
-        return [] if self.figures is None else self.figures(result, runs)
+        return [] if self.figures is None else self.figures(self, result, runs)

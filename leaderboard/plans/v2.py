@@ -195,7 +195,7 @@ def analyse(plan: Plan, runs: pd.DataFrame, inputs: dict) -> PlanResult:
                       tables=(table,))
 
 
-def cells_figure(result: PlanResult, runs: pd.DataFrame) -> list:
+def cells_figure(plan: Plan, result: PlanResult, runs: pd.DataFrame) -> list:
     """The v2 unit's figure: its cells, seed means with the seeds' range."""
     cells = result.table("cells") if result.tables else None
     if cells is None or not any(cells.column("n_runs")):

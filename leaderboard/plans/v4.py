@@ -41,7 +41,7 @@ import pandas as pd
 from bench import studies
 from bench.results.definitions import ALL_OUTCOMES
 from bench.studies import confirm_v4 as design
-from leaderboard import stats
+from leaderboard import plots, stats
 from leaderboard.plans import kinds, select
 from leaderboard.plans.kinds import Rule, Settings
 from leaderboard.plans.plan import Plan
@@ -207,5 +207,54 @@ def analyse(plan: Plan, runs: pd.DataFrame, inputs: dict) -> PlanResult:
                              "at seeds 20-22 (runs with a NaN left out)."))
 
 
+def figures(plan: Plan, result: PlanResult, runs: pd.DataFrame) -> list:
+    """The page's figures of a complete v4: held-out and seen combination accuracy per
+    architecture, each seed; combo_retention against cond_locality_ablation and against
+    attr_transfer, a point per run (the sweep's attr_transfer_seen as the floor); the probe
+    objects' outcomes; unet-film's combo_retention and attr_transfer against heldout_bands."""
+    if result.status != COMPLETE:
+        return []
+    scope, _ = select.select(runs, plan.study, plan.name)
+    done = select.finished(scope)
+    archs = (*design.ACROSS, LOCAL, GLOBAL, ORACLE)
+    accuracy = {arch: {"held out (A)": _numbers(_at(done, arch), "heldout_combo_acc").tolist(),
+                       "seen (B)": _numbers(_at(done, arch), "seen_combo_acc").tolist()}
+                for arch in archs}
+    bands3 = done[_numbers(done, "task_heldout_bands") == design.BANDS]
+    sweep_rows = done[(done["arch"] == design.SWEEP_ARCH)
+                      & done["seed"].isin(design.CORE_SEEDS)]
+    floor = float(_numbers(sweep_rows, "attr_transfer_seen").mean())
+    shares = pd.DataFrame([dict(zip(result.table("probe_outcomes").columns, row, strict=True))
+                           for row in result.table("probe_outcomes").rows])
+    shares = shares.assign(label=shares["arch"] + ": " + shares["probe"])
+    film = sweep_rows.assign(bands=_numbers(sweep_rows, "task_heldout_bands"))
+    points = [{"value": float(h), **{c: {**stats.seed_spread(_numbers(at, c)),
+                                          "values": _numbers(at, c).tolist()}
+                                     for c in (OUTCOME, "attr_transfer")}}
+              for h, at in film.groupby("bands", sort=True)]
+    caption = "analysis v4 (heldout_bands 3 unless stated)"
+    return [
+        ("v4_combination_accuracy", f"{caption}: the share of probe objects drawn clean in a "
+         "held-out combination (A) and in a seen one (B), per architecture: a dot per seed, the "
+         "seed mean as a bar, the seeds' range as a line",
+         plots.png(plots.seeds_by_arch_figure(accuracy, "probe objects clean"))),
+        ("v4_retention_against_scores", f"{caption}: combo_retention against "
+         "cond_locality_ablation and against attr_transfer, a point per run; dashed: the "
+         f"{design.SWEEP_ARCH} sweep's attr_transfer_seen (heldout_bands 1, 2), the floor position "
+         "dependence alone gives",
+         plots.png(plots.runs_against_figure(bands3, OUTCOME, ("cond_locality_ablation",
+                                                                "attr_transfer"),
+                                             {"attr_transfer": floor}))),
+        ("v4_probe_outcomes", f"{caption}: how the probe objects come out, held-out "
+         "combination (A) against seen (B), seed mean per architecture",
+         plots.png(plots.outcome_bars_figure(shares, ALL_OUTCOMES))),
+        ("v4_film_sweep", f"{design.SWEEP_ARCH} at heldout_bands 1, 2, 3 (seeds 20-22): "
+         "combo_retention and attr_transfer (seed mean, the seeds' range, each seed)",
+         plots.png(plots.dial_figure(f"color-region / {design.SWEEP_ARCH}", "heldout_bands",
+                                     points, ((OUTCOME, OUTCOME),
+                                              ("attr_transfer", "attr_transfer"))))),
+    ]
+
+
 PLAN = Plan("v4", "attribute binding on color-region, seeds 20-25", PRE_REGISTERED,
-            "2026-12-07", STUDY, analyse, SETTINGS)
+            "2026-12-07", STUDY, analyse, SETTINGS, figures=figures)
