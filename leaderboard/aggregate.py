@@ -157,6 +157,17 @@ def hparam_columns(resolved: dict) -> dict:
             if isinstance(v, int | float | str | bool) or v is None}
 
 
+def sigma_range_columns(sigma_range: dict | None) -> dict:
+    """A scored model's noise levels (rows of models that state their range, none otherwise):
+    its range, the sampler's, and how many probe sigmas were clamped to the model's range."""
+    if not sigma_range:
+        return {}
+    return {"sigma_min_model": sigma_range["model"][0], "sigma_max_model": sigma_range["model"][1],
+            "sigma_min_sampled": sigma_range["sampled"][0],
+            "sigma_max_sampled": sigma_range["sampled"][1],
+            "probe_sigmas_clamped": sigma_range["n_clamped"]}
+
+
 def run_row(m: Metrics) -> dict:
     """One runs.csv row from a run's metrics."""
     spec, prov = m.spec, m.provenance or {}
@@ -208,6 +219,7 @@ def run_row(m: Metrics) -> dict:
     row.update(attribute_columns(m.attributes))
     row.update(hparam_columns(resolved))
     row.update(task_option_columns(resolved))
+    row.update(sigma_range_columns(m.sigma_range))
     train, arch, timings = m.train or {}, m.arch or {}, m.timings or {}
     row.update(
         train_seconds=train.get("seconds"), steps=train.get("steps"),
@@ -235,7 +247,7 @@ def runs_table(records: list[Metrics]) -> pd.DataFrame:
 
 
 _NOT_SUMMARISED = re.compile(
-    r"(_s\d|_lo$|_hi$|^n_k\d|^hp_|^task_|^(seed|attempts|locality_radius)$)")
+    r"(_s\d|_lo$|_hi$|^n_k\d|^hp_|^task_|^sigma_m|^(seed|attempts|locality_radius)$)")
 
 
 def leaderboard_metrics(runs: pd.DataFrame) -> list[str]:

@@ -170,12 +170,13 @@ def test_oracle_stays_out_of_all_suites_and_declares_its_cost():
     assert all(s.arch != "analytic-local" for s in suites.plan("full"))
     oracle = RunSpec("length", "analytic-local", 0, "quick")
     assert "width" not in oracle.arch_hparams()  # it takes no width: not part of its identity
-    # Its work is all in sampling: its declared MACs per call (two distance GEMMs over the
-    # patches of n_images images, R^2 x n_images x (3 p^2 + (token_dim - 1) p^2 + 3)) x Heun's
-    # 2 calls per step x the samples it draws at every test length.
+    # Its work is all in sampling: 2 FLOPs x its declared MACs per call (two distance GEMMs over
+    # the patches of n_images images, R^2 x n_images x (3 p^2 + (token_dim - 1) p^2 + 3)) x
+    # Heun's 2 n - 1 calls for n noise levels (bench.run.cost_model) x the samples it draws at
+    # every test length.
     p, task = oracle.profile_resolved(), tasks.get("length", resolution=16)
     macs = 16**2 * N_IMAGES * (3 * 5**2 + (task.token_dim - 1) * 5**2 + 3)
-    expected = macs * 2 * p.sampler_steps * p.samples_per_k * len(task.test_lengths)
+    expected = 2 * macs * (2 * p.sampler_steps - 1) * p.samples_per_k * len(task.test_lengths)
     assert cost.training_cost(oracle) == expected
 
 

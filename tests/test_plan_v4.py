@@ -63,8 +63,9 @@ def test_the_dry_run_lists_the_28_runs(tmp_path):
     result = CliRunner().invoke(main, ["run", "--suite", "confirm-v4", "--dry-run", "--out",
                                        str(tmp_path)])
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
-    assert [line.split()[0] for line in lines[:-1]] == CONFIRM_V4_RUN_IDS
+    lines = result.output.splitlines()  # 28 run lines, the estimated cost, the count
+    assert [line.split()[0] for line in lines[:28]] == CONFIRM_V4_RUN_IDS
+    assert lines[28].split()[0] == "stage"
     assert lines[-1] == "28 runs planned" and not (tmp_path / "runs").exists()
 
 

@@ -201,6 +201,33 @@ def suite_(out, flops) -> None:
         click.echo(hardware.describe_peak(peak))
 
 
+@perf.command("estimate")
+@click.option("--against", "against", required=True, type=click.Path(exists=True, file_okay=False),
+              help="A finished suite's results directory (its report.json), e.g. docs/quick.")
+@click.option("--calibrate", is_flag=True,
+              help="First measure this machine's rates on each model of that suite (cached per "
+              "machine and torch version; without it, cached or default rates).")
+def estimate_(against, calibrate) -> None:
+    """The estimate of `compbench run --dry-run` against a suite that ran: estimated vs recorded
+    run-seconds per stage and the drives' wall time."""
+    import json
+    from pathlib import Path
+
+    # Lazy for the CLI's start-up: the estimate builds models (torch, tasks).
+    from bench.run import rates
+    from bench.suite import estimate
+
+    if not (Path(against) / "report.json").is_file():
+        raise click.BadParameter(f"{against!r} has no report.json (give a results directory "
+                                 "with its report, e.g. docs/quick)", param_hint="--against")
+    cache = rates.load()
+    if calibrate:
+        report = json.loads((Path(against) / "report.json").read_text())
+        rates.calibrate_all(estimate.specs_of_report(report), cache, echo=click.echo)
+    for line in estimate.compare_lines(estimate.compare(against, cache)):
+        click.echo(line)
+
+
 @perf.command("warm")
 @click.option("--suite", type=SUITE, default="quick", show_default=True,
               help="Suite whose compiled models to compile (see `compbench list suites`).")

@@ -75,10 +75,15 @@ def run_benchmark(specs: list, store, *, echo=print, **run_args) -> int:
 @click.option("--retries", type=click.IntRange(min=0), default=1, show_default=True,
               help="Retries of a run that raises, diverges or whose worker dies.")
 @click.option("--force", is_flag=True, help="Redo runs whose results exist.")
-@click.option("--dry-run", is_flag=True, help="Print the planned runs and their ids, run nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="Print the planned runs, their ids and their estimated cost (FLOPs per stage, "
+              "wall time); run nothing.")
+@click.option("--calibrate", is_flag=True,
+              help="With --dry-run: first measure this machine's rates on each model of the "
+              "suite (a few steps and passes each; cached per machine and torch version).")
 def run(suite, tasks_, archs, seeds, profile, overrides, arch_overrides, task_options, out,
         ray_address, num_cpus, cpus_per_run, gpus_per_run, executor, retries, force,
-        dry_run) -> None:
+        dry_run, calibrate) -> None:
     """Train and measure a suite of (task x arch x seed) runs, then write the leaderboard."""
     # Lazy for the CLI's start-up: the suites load tasks (pandas, scipy).
     from bench.suite import benchmark, suites
@@ -89,8 +94,18 @@ def run(suite, tasks_, archs, seeds, profile, overrides, arch_overrides, task_op
                                          profile=profile, overrides=overrides,
                                          arch_overrides=arch_overrides,
                                          task_options=task_options)
+        if calibrate and not dry_run:
+            raise benchmark.PlanError("--calibrate measures rates for the estimate of --dry-run; "
+                                      "give both", "--calibrate")
         if dry_run:
-            for line in benchmark.dry_run_lines(specs, store):
+            # Lazy for the CLI's start-up: the rates load the trainer (torch, tasks).
+            from bench.run import rates
+
+            cache = rates.load()
+            if calibrate:
+                rates.calibrate_all(specs, cache, echo=_echo)
+            for line in benchmark.dry_run_lines(specs, store, cache=cache, num_cpus=num_cpus,
+                                                cpus_per_run=cpus_per_run):
                 click.echo(line)
             return
         code = run_benchmark(

@@ -6,7 +6,9 @@
 Exit codes: 0 = every check passed, or SKIPPED because torch sees no CUDA device (a message says
 so); 1 = a check failed (each failure printed with its error); 2 = bad arguments. Finishes in well
 under 5 minutes on one GPU. It also prints how many such runs fit on an 80 GB GPU, from the peak
-memory it measured (plus a CUDA context per process), and what --gpus-per-run that implies.
+memory it measured (plus a CUDA context per process), and what --gpus-per-run that implies, and
+saves the training GFLOP/s it measured (bench.run.rates), the rate at which `compbench run
+--dry-run` estimates the paper profile on a GPU.
 `--device cpu` runs the same checks on the CPU (to test this script without a GPU).
 """
 
@@ -87,6 +89,14 @@ def check_arch(arch: str, *, task: str, steps: int, device: str) -> dict:
         raise RuntimeError(f"training {result.log['status']}: {result.log.get('reason')}")
     last = max(stamps)
     row["steps_per_s"] = (last - warm) / (stamps[last] - stamps[warm]) if last > warm else None
+    # Lazy for the CLI's start-up, which imports this module: the cost model loads tasks.
+    from bench.run import cost_model
+
+    F = cost_model.model_info(spec.task, spec.arch, spec.profile, spec.overrides,
+                              spec.arch_overrides, spec.task_options)[0]
+    row["train_gflops"] = (row["steps_per_s"] * cost_model.TRAIN_MULTIPLIER * F
+                           * spec.profile_resolved().batch_size / 1e9
+                           if row["steps_per_s"] else None)
     row["n_params"] = result.log["n_params"]
     row["train_gb"], row["train_reserved_gb"] = _peak_gb(device)
     model = result.model.eval()
@@ -274,7 +284,7 @@ def run_checks(archs: str, task: str, steps: int, device: str, no_pipeline: bool
     if device.startswith("cuda"):
         print(f"device: {torch.cuda.get_device_name()} "
               f"({torch.cuda.get_device_properties(0).total_memory / 1e9:.0f} GB)")
-    failures, peaks, t_start = 0, [], time.perf_counter()
+    failures, peaks, t_start, gflops = 0, [], time.perf_counter(), {}
     print(f"{'arch':18s} {'params':>8s} {'steps/s':>8s} {'train GB':>8s} {'peak GB':>8s} "
           f"{'reserved':>8s} {'sample s':>8s} {'locality s':>10s}")
     for arch in names:
@@ -284,6 +294,8 @@ def run_checks(archs: str, task: str, steps: int, device: str, no_pipeline: bool
             failures += 1
             continue
         peaks.append(r["reserved_gb"] or 0.0)
+        if r["train_gflops"]:
+            gflops[arch] = r["train_gflops"]
         print(f"{arch:18s} {r['n_params']:8d} {_fmt(r['steps_per_s']):>8s} "
               f"{_fmt(r['train_gb']):>8s} {_fmt(r['peak_gb']):>8s} {_fmt(r['reserved_gb']):>8s} "
               f"{r['sample_s']:8.2f} {r['locality_s']:10.2f}")
@@ -300,6 +312,13 @@ def run_checks(archs: str, task: str, steps: int, device: str, no_pipeline: bool
             print(f"{label} ok, peak {_fmt(r['peak_gb'])} GB; {stages}")
     if peaks and device.startswith("cuda"):
         print_sizing(peaks)
+    if gflops and device.startswith("cuda"):  # the paper profile's rate of `run --dry-run`
+        # Lazy for the CLI's start-up, which imports this module: the rates load tasks.
+        from bench.run import rates
+
+        path = rates.record_gpu(torch.cuda.get_device_name(), gflops)
+        print("training GFLOP/s (layer FLOPs, bench.run.cost_model): " + ", ".join(
+            f"{a} {v:.0f}" for a, v in gflops.items()) + f"; the median saved in {path}")
     print(f"{'FAILED' if failures else 'ok'}: {failures} failure(s) in "
           f"{time.perf_counter() - t_start:.0f} s on {device}")
     return 1 if failures else 0

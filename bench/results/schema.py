@@ -28,6 +28,9 @@ metrics.json (schema_version 2; version 1 files are read and upgraded in `Metric
     trajectory      Trajectory or null (accuracy and locality along training; null when the
                     profile's track_points is 0, and for a model that is not trained here)
     rescored        null, or {from_run_id, from_task_version, at}: re-evaluated samples
+    sigma_range     null, or SigmaRange: a scored model that states its noise range (an adapter,
+                    bench.run.adapters): the ranges of the model, the profile and the sampler
+                    (their intersection), and every probe sigma clamped to the model's range
     locality_added  null, or [{metrics, commit, dirty, at, reproduced}]: locality scores a run
                     lacked, measured later from its checkpoint (`compbench rescore --locality`)
     provenance      {git: {commit, dirty}, packages: {name: version}, hardware: {...}, threads}
@@ -214,6 +217,24 @@ class Trajectory(TypedDict, total=False):
     points: list[TrajectoryPoint]  # in increasing step
 
 
+class SigmaProbe(TypedDict, total=False):
+    """The noise levels one probe asked, and those clamped to the model's range."""
+
+    sigmas: list[float]
+    clamped: list[list[float]]  # [[asked, used], ...]: the model was asked at `used`
+
+
+class SigmaRange(TypedDict, total=False):
+    """The noise levels of a scored model that states its range (bench.run.sigma_range)."""
+
+    model: list[float]  # [sigma_min, sigma_max] the model covers
+    profile: list[float]  # the profile's sampler range
+    sampled: list[float]  # the sampler's: their intersection
+    rule: str  # what a clamped probe sigma means
+    probes: dict[str, SigmaProbe]  # check, locality, attributes (color tasks), pictures
+    n_clamped: int  # clamped probe sigmas, all probes together
+
+
 @dataclasses.dataclass
 class Metrics:
     """The body of metrics.json (without files, checksum and schema_version, added on sealing)."""
@@ -239,6 +260,7 @@ class Metrics:
     trajectory: Trajectory | None = None
     rescored: dict | None = None  # {from_run_id, from_task_version, at} after `compbench rescore`
     locality_added: list | None = None  # after `compbench rescore --locality`, one entry a pass
+    sigma_range: SigmaRange | None = None  # a scored model that states its noise range
 
     def __post_init__(self):
         if self.status not in STATUSES:

@@ -28,7 +28,10 @@ any (the state_dict's names, dtypes, shapes and bytes; None for a parameter-free
 task, its options and version, the seed, every field of the resolved profile and the harness
 version. So scoring the same thing again skips, and different weights give a different id. The
 row label (`--name`) is recorded, not hashed. A plain callable is identified by its factory path
-alone: state it holds outside an nn.Module's state_dict is not digested.
+alone: state it holds outside an nn.Module's state_dict is not digested. A model that states its
+noise range (`sigma_range`, as every adapter of bench.run.adapters does) is sampled on the
+intersection of that range and the profile's, and its range, the sampled range and its `config`
+enter the identity; probe sigmas outside its range are clamped and recorded (bench.run.sigma_range).
 
 In the leaderboard, a scored row's variant ends in "+scored" (leaderboard.aggregate.variant), so a
 scored checkpoint never averages with the run it came from, and the analysis plans (variant
@@ -38,6 +41,7 @@ scored checkpoint never averages with the run it came from, and the analysis pla
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 import traceback as tb
 from dataclasses import dataclass
@@ -51,7 +55,7 @@ from bench.metrics import accuracy
 from bench.results import schema
 from bench.results.io import canonical_json
 from bench.results.store import IncompatibleResultsError, RunResult, Store
-from bench.run import execute, plugins, profiles, provenance
+from bench.run import execute, plugins, profiles, provenance, sigma_range
 from bench.run.outside import (  # noqa: F401 (re-exported: the names users of the command had)
     TRIAL_LENGTHS,
     TRIAL_SIGMAS,
@@ -163,6 +167,15 @@ def _from_checkpoint(checkpoint, *, task, name, seed, profile, parsed: dict, opt
     return base, probe, task_, model, extra, ckpt_bytes, origin_prov
 
 
+def _adapted(model, what: str) -> str | None:
+    """ScoreSpec.adapted of a model that states its noise range (canonical JSON of the range and
+    its config), else None."""
+    declared = sigma_range.declared(getattr(model, "D", model), what)
+    if declared is None:
+        return None
+    return canonical_json({"sigma_range": list(declared), "config": model.config.get("config")})
+
+
 def prepare(*, denoiser: str | None = None, checkpoint: str | Path | None = None,
             task: str | None = None, profile: str | None = None, overrides: tuple[str, ...] = (),
             seed: int | None = None, name: str | None = None, device: str = "cpu",
@@ -205,7 +218,10 @@ def prepare(*, denoiser: str | None = None, checkpoint: str | Path | None = None
     except ValueError as err:  # e.g. a `conditioning` other than "joint" / "single"
         raise ScoreError(f"{what}: {err}", option) from None
     check_denoiser(model, sampling, task_, device, what, option)
-    spec = ScoreSpec(**base, **extra, weights_sha256=weights_sha256(model))
+    spec = ScoreSpec(**base, **extra, weights_sha256=weights_sha256(model),
+                     adapted=_adapted(model, what))
+    if spec.adapted is not None:
+        sigma_range.check_overlap(spec, what)
     return Prepared(spec=spec, model=model, denoiser=sampling, task=task_, device=device,
                     trained=trained, checkpoint_bytes=ckpt_bytes, trained_provenance=origin_prov,
                     check_seconds=time.perf_counter() - t)
@@ -231,8 +247,17 @@ def score(prepared: Prepared, *, threads: int | None = None) -> RunResult:
         arch=execute.arch_info(spec, model, n_params(model)),
         accuracy=accuracy.summary(probed.evaluation.per_k, task), locality=probed.locality,
         entanglement=probed.entanglement, binding=probed.binding, attributes=probed.attributes,
-        timings=timings)
+        timings=timings, sigma_range=_sigma_record(spec, task))
     return RunResult(spec=spec, run_id=spec.run_id, metrics=metrics, files=probed.files)
+
+
+def _sigma_record(spec: ScoreSpec, task):
+    """metrics.json's sigma_range of an adapted scoring (None for any other)."""
+    if spec.adapted is None:
+        return None
+    p = spec.profile_given()
+    return sigma_range.record(tuple(json.loads(spec.adapted)["sigma_range"]),
+                              (p.sigma_min, p.sigma_max), spec.sampled_range(), task)
 
 
 def score_into(out, prepared: Prepared, *, force: bool = False, threads: int | None = None,
@@ -253,6 +278,8 @@ def score_into(out, prepared: Prepared, *, force: bool = False, threads: int | N
     if state.state in ("corrupt", "failed"):
         echo(f"run {spec.run_id} ({label}) is {state.state} ({state.reason}); redoing it")
     echo(f"scoring {label} -> {store.run_dir(spec.run_id)}")
+    if spec.adapted is not None:
+        echo(sigma_range.line(_sigma_record(spec, prepared.task)))
     try:
         result = score(prepared, threads=threads)
     except Exception as err:  # recorded as a failed row, as a failed trained run is

@@ -1,7 +1,8 @@
 """The identity of a scoring (`compbench score`): ScoreSpec, whose run id is the config hash of
 its resolution (the factory path, or the checkpoint's spec and model config, the sha256 of the
 weights, the task, its options and version, the seed, every field of the resolved profile, the
-harness version), and the error bad input to the command raises."""
+harness version; for a model that states its noise range, that range, the sampled range and the
+model's config), and the error bad input to the command raises."""
 
 from __future__ import annotations
 
@@ -42,6 +43,10 @@ class ScoreSpec(JsonSpec):
     path: str | None = dataclasses.field(default=None, compare=False)
     from_run_id: str | None = dataclasses.field(default=None, compare=False)
     task_options: tuple[tuple[str, Any], ...] = ()  # the task's declared options given
+    # Canonical JSON {"sigma_range": [lo, hi], "config": ...} of a model that states its noise
+    # range (an adapter, bench.run.adapters); None for every other denoiser, whose id it leaves
+    # as it was.
+    adapted: str | None = None
 
     def __post_init__(self):
         if (self.denoiser is None) == (self.checkpoint is None):
@@ -57,8 +62,27 @@ class ScoreSpec(JsonSpec):
                        self.arch_overrides, self.task_options)
 
     def profile_resolved(self):
-        """The profile with the overrides applied (sampler and sizes of the scoring)."""
+        """The profile with the overrides applied (sampler and sizes of the scoring); for an
+        adapted model, its sampler range the intersection with the model's (`sampled_range`)."""
+        p = self.profile_given()
+        sampled = self.sampled_range()
+        if sampled is None:
+            return p
+        return dataclasses.replace(p, sigma_min=sampled[0], sigma_max=sampled[1])
+
+    def profile_given(self):
+        """The profile with the overrides applied, its sampler range as given (what the identity
+        records as the profile)."""
         return self._base.profile_resolved()
+
+    def sampled_range(self) -> tuple[float, float] | None:
+        """[max(profile's, model's sigma_min), min(profile's, model's sigma_max)] of an adapted
+        model (None for any other)."""
+        if self.adapted is None:
+            return None
+        lo, hi = json.loads(self.adapted)["sigma_range"]
+        p = self.profile_given()
+        return max(p.sigma_min, lo), min(p.sigma_max, hi)
 
     def task_kwargs(self) -> dict:
         """Keyword options for tasks.get(self.task, ...)."""
@@ -74,11 +98,15 @@ class ScoreSpec(JsonSpec):
         """The identity: source, weights digest, task (options, version), seed, resolved profile,
         harness version (JSON-ready)."""
         task = tasks.get(self.task, **self.task_kwargs())
-        return {"scored": self.source(), "weights_sha256": self.weights_sha256,
-                "task": self.task, "task_options": resolved_task_options(task),
-                "task_version": task.version, "seed": self.seed,
-                "profile": self.profile_resolved().to_dict(records=False),  # nothing trains
-                "harness_version": HARNESS_VERSION}
+        resolved = {"scored": self.source(), "weights_sha256": self.weights_sha256,
+                    "task": self.task, "task_options": resolved_task_options(task),
+                    "task_version": task.version, "seed": self.seed,
+                    "profile": self.profile_given().to_dict(records=False),  # nothing trains
+                    "harness_version": HARNESS_VERSION}
+        if self.adapted is not None:  # only then: every other scoring keeps its id
+            resolved["adapted"] = {**json.loads(self.adapted),
+                                   "sampled": list(self.sampled_range())}
+        return resolved
 
     @functools.cached_property
     def run_id(self) -> str:
@@ -92,6 +120,8 @@ class ScoreSpec(JsonSpec):
         if self.checkpoint is not None:
             source["checkpoint"].update(path=self.path, from_run_id=self.from_run_id)
         d["scored"] = {**source, "weights_sha256": self.weights_sha256}
+        if self.adapted is not None:
+            d["scored"]["adapted"] = json.loads(self.adapted)
         return d
 
     @classmethod
@@ -108,6 +138,8 @@ class ScoreSpec(JsonSpec):
                    checkpoint=None if ckpt is None else canonical_json(
                        {"spec": ckpt["spec"], "config": ckpt["config"]}),
                    weights_sha256=scored.get("weights_sha256"),
+                   adapted=None if scored.get("adapted") is None else canonical_json(
+                       scored["adapted"]),
                    path=None if ckpt is None else ckpt.get("path"),
                    from_run_id=None if ckpt is None else ckpt.get("from_run_id"))
 

@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable
 
 from bench.results.store import IncompatibleResultsError, Store
-from bench.run import plugins, profiles, provenance, spec
-from bench.suite import executors, suites
+from bench.run import plugins, profiles, provenance, rates, spec
+from bench.suite import estimate, executors, suites
 from bench.suite.cost import longest_first
 
 
@@ -112,16 +112,27 @@ def make_executor(kind: str, *, ray_address: str | None, num_cpus: int | None, c
                                  gpus_per_run=gpus_per_run, retries=retries)
 
 
-def dry_run_lines(specs: list, store: Store) -> list[str]:
-    """One line per planned run: id, task, arch (and its hyperparameters), seed, profile and the
-    state of its results."""
-    lines = []
+def dry_run_lines(specs: list, store: Store, *, cache: dict | None = None,
+                  num_cpus: int | None = None, cpus_per_run: int = 1) -> list[str]:
+    """One line per planned run: id, task, arch (and its hyperparameters), seed, profile, the
+    state of its results, and what it costs (TFLOP per stage and its estimated time, at the
+    rates of `cache`, bench.run.rates); then the suite's cost per stage and its wall time
+    (bench.suite.estimate); last, how many runs are planned."""
+    cache = rates.load() if cache is None else cache
+    lines, estimates = [], []
     for s in specs:
         state = store.check(s.run_id)
         arch = " ".join([s.arch, *(f"{k}={v}" for k, v in s.arch_overrides)])
         task = " ".join([s.task, *(f"{k}={v}" for k, v in s.task_options)])
+        e = estimate.estimate_run(s, cache, cpus_per_run)
+        estimates.append(e)
         lines.append(f"{s.run_id}  {task:<14} {arch:<22} seed {s.seed}  {s.profile}  "
-                     f"[{state.state}{': ' + state.reason if state.reason else ''}]")
+                     f"[{state.state}{': ' + state.reason if state.reason else ''}]  "
+                     f"{estimate.run_line(e)}")
+    if estimates:
+        lines += estimate.summary_lines(
+            estimates, slots=estimate.default_slots(num_cpus, cpus_per_run),
+            cpus_per_run=cpus_per_run)
     return [*lines, f"{len(specs)} runs planned"]
 
 
