@@ -39,9 +39,12 @@ def test_confirm_suite_is_the_pre_registered_design():
 def test_quick_suite_tests_the_claims():
     specs = suites.plan("quick")
     assert {s.profile for s in specs} == {"quick"}
-    assert {s.task for s in specs} == {"length", "length-single", "color"}
+    assert {s.task for s in specs} == {"length", "length-single", "color-region"}
     correlated = [s for s in specs if s.task in ("length", "length-single")]
     assert len(correlated) >= 9
+    binding = {s.arch: dict(s.task_options) for s in specs if s.task == "color-region"}
+    assert binding == dict.fromkeys(("unet-heatmap", "unet-xattn", "unet-film"),
+                                    {"heldout_bands": 3})  # two that bind, one that fails to
     single = {s.arch for s in specs if s.task == "length-single"}
     assert {"unet-xattn", "unet-xattn-local"} <= single
     assert set(s.arch for s in specs) <= set(baselines.names())
