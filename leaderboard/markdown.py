@@ -20,6 +20,8 @@ from leaderboard.variants import short_labels
 BOARD_COLUMNS = (("train_acc", "train_acc"), ("id_acc", "id_acc"), ("ood_acc", "ood_acc"),
                  ("cond_locality_ablation", "cond_locality_ablation"),
                  ("cond_interference", "cond_interference"))
+# Shown only for a task whose rows have them (the binding probe and the attribute probe).
+TASK_COLUMNS = (("combo_retention", "combo_retention"), ("attr_transfer", "attr_transfer"))
 
 
 def table(header: list[str], rows: list[list]) -> list[str]:
@@ -73,15 +75,17 @@ def board_lines(report: dict) -> list[str]:
     labels = short_labels(board["variant"])
     lines = []
     for task, group in board.groupby("task", sort=True):
+        columns = [*BOARD_COLUMNS, *((c, h) for c, h in TASK_COLUMNS
+                                     if c in group and group[c].notna().any())]
         rows = []
         for r in group.to_dict("records"):
             rank = r.get("rank")
             rows.append(["—" if rank is None or pd.isna(rank) else int(rank), r["arch"],
                          labels[str(r["variant"])] or "—", r.get("n_seeds"),
-                         *(fmt(r.get(c)) for c, _ in BOARD_COLUMNS),
+                         *(fmt(r.get(c)) for c, _ in columns),
                          "yes" if r.get("under_trained") else ""])
         lines += [f"### {task}", "",
-                  *table(["rank", "arch", "variant", "seeds", *(h for _, h in BOARD_COLUMNS),
+                  *table(["rank", "arch", "variant", "seeds", *(h for _, h in columns),
                           "under-trained"], rows), ""]
     return lines
 

@@ -73,7 +73,8 @@ def test_a_task_without_options_gets_no_option_column_or_variant_part():
         RunSpec("length", "unet-heatmap", 0, "smoke", task_options=(("resolution", 32),))
 
 
-@pytest.mark.parametrize("study", ["quick", "quick-eager", "confirm", "confirm-v3"])
+@pytest.mark.parametrize("study", ["quick", "quick-2026-12-06", "quick-eager", "confirm",
+                                   "confirm-v3", "confirm-v4"])
 def test_every_committed_variant_reads_back_unchanged(study):
     variants = pd.read_csv(DOCS / study / "runs.csv")["variant"].unique()
     assert all(str(Variant.parse(v)) == v for v in variants)

@@ -17,7 +17,7 @@ from leaderboard import plans
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = Path(__file__).parent / "data" / "analyses-587bf11"
-DIRECTORIES = ("quick", "quick-eager", "confirm", "confirm-v3")
+DIRECTORIES = ("quick-2026-12-06", "quick-eager", "confirm", "confirm-v3")
 
 # Old key path (a regex over the path, list indices written [i]) -> the new path. New paths
 # name a test or table by its name (`tests[P1]`, `tables[cells]`) and a table cell by row index

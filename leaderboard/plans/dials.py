@@ -54,7 +54,8 @@ def dials(runs: pd.DataFrame) -> list[Table]:
         # Runs of the same variant-without-the-parameter that leave it at its default join too.
         rows = []
         for value, at in group.dropna(subset=["value"]).sort_values("seed").groupby("value"):
-            rows.append((float(value), int(len(at)), [int(s) for s in at["seed"]],
+            value = int(value) if float(value).is_integer() else float(value)  # 3, not 3.000
+            rows.append((value, int(len(at)), [int(s) for s in at["seed"]],
                          *(_spread(at[s]) if s in at else stats.seed_spread(()) for s in SCORES)))
         if len(rows) >= 2:
             tables.append(Table(f"{task} / {arch}: {name}",

@@ -41,7 +41,10 @@ def analyse(plan: Plan, runs: pd.DataFrame, inputs: dict) -> PlanResult:
                  for row in stats.exploratory_secondary(runs).to_dict("records")]
     return PlanResult(**plan.head(status=COMPLETE if main["n"] else NO_RUNS,
                                   selection={"rows": len(runs), "in_design": main["n"],
-                                             "left_out": main["left_out"]}),
+                                             "left_out": main["left_out"]},
+                                  reason=None if main["n"] else
+                                  f"no finished, competent run of {', '.join(main['tasks'])} "
+                                  f"among these {len(runs)} rows"),
                       tests=(primary, *secondary),
                       notes=("Run-level and exploratory: every seed, no pre-registration; the "
                              "pre-registered tests are the plans above.",))

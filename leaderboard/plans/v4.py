@@ -239,9 +239,10 @@ def figures(plan: Plan, result: PlanResult, runs: pd.DataFrame) -> list:
          "seed mean as a bar, the seeds' range as a line",
          plots.png(plots.seeds_by_arch_figure(accuracy, "probe objects clean"))),
         ("v4_retention_against_scores", f"{caption}: combo_retention against "
-         "cond_locality_ablation and against attr_transfer, a point per run; dashed: the "
-         f"{design.SWEEP_ARCH} sweep's attr_transfer_seen (heldout_bands 1, 2), the floor position "
-         "dependence alone gives",
+         "cond_locality_ablation and against attr_transfer, a point per run; dashed: "
+         f"{design.SWEEP_ARCH}'s attr_transfer_seen at heldout_bands 1 and 2 (seed mean), the "
+         "floor that position dependence alone gives it (an architecture that paints a color "
+         "the same everywhere sits below it)",
          plots.png(plots.runs_against_figure(bands3, OUTCOME, ("cond_locality_ablation",
                                                                 "attr_transfer"),
                                              {"attr_transfer": floor}))),
