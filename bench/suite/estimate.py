@@ -98,12 +98,11 @@ def summary_lines(estimates: list[RunEstimate], *, slots: int, cpus_per_run: int
     if gpu:
         lines.append(f"estimated GPU time: {_minutes(sum(e.total_seconds for e in gpu))} for "
                      f"{len(gpu)} paper-profile runs one after another on one GPU")
-    for name, source in sorted({(e.rates.name, e.rates.source) for e in estimates}):
-        n = sum(e.rates.name == name for e in estimates)
-        lines.append(f"rates {name} ({n} runs): "
-                     + ", ".join(f"{k} {v:.3g}" for k, v in next(
-                         e.rates.gflops for e in estimates if e.rates.name == name).items())
-                     + f" GFLOP/s per CPU; {source}")
+    for name in sorted({e.rates.name for e in estimates}):
+        of_name = [e for e in estimates if e.rates.name == name]
+        lines.append(f"rates {name} ({len(of_name)} runs): "
+                     + ", ".join(f"{k} {v:.3g}" for k, v in of_name[0].rates.gflops.items())
+                     + f" GFLOP/s per CPU; {merged_sources([e.rates.source for e in of_name])}")
     if any(e.rates is rates.DEFAULT_CPU for e in estimates):
         lines.append("(calibrate this machine once with --calibrate: a few steps and passes of "
                      f"each model, cached in {rates.cache_path()})")
@@ -190,5 +189,24 @@ def compare_lines(c: dict) -> list[str]:
     lines.append(f"{'wall':12s} {est:12.1f} {'' if rec is None else f'{rec:11.1f}':>11s} "
                  f"{f'{est / rec:8.2f}' if rec else 'n/a':>8s}   ({c['n_runs']} runs on "
                  f"{c['slots']} slot(s), longest first)")
-    lines += [f"rates {name}: {source}" for name, source in c["rates"]]
-    return lines
+    return lines + rate_lines(c["rates"])
+
+
+def merged_sources(sources) -> str:
+    """Sources of one kind of rate as one text: those that differ only in the time they were
+    calibrated ("... at <time>") as "... at <first> to <last>"."""
+    sources = sorted(set(sources))
+    stems = {src.rsplit(" at ", 1)[0] for src in sources}
+    if len(sources) > 1 and len(stems) == 1 and all(" at " in src for src in sources):
+        times = [src.rsplit(" at ", 1)[1] for src in sources]
+        return f"{stems.pop()} at {times[0]} to {times[-1]}"
+    return "; ".join(sources)
+
+
+def rate_lines(rates) -> list[str]:
+    """One line per kind of rate, its sources merged (merged_sources)."""
+    by_name: dict[str, list[str]] = {}
+    for name, source in rates:
+        by_name.setdefault(name, []).append(source)
+    return [f"rates {name}: {merged_sources(sources)}" for name, sources in sorted(
+        by_name.items())]
