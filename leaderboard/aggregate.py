@@ -15,7 +15,7 @@ from bench.results import (
     Store,
     higher_is_better,
 )
-from bench.results.variant import Variant
+from bench.results.variant import Variant, declared_task_options
 from leaderboard import competence, stats
 
 COLOR_METRICS = ("color_acc", "heldout_pair_acc", "seen_pair_acc", "feature_entanglement",
@@ -145,8 +145,7 @@ def variant(spec: dict, resolved: dict | None = None) -> str:
 def task_option_columns(resolved: dict) -> dict:
     """task_<name>: the declared options of the run's task (defaults included; none for a task
     that declares none), so an analysis reads an option from its own column."""
-    options = resolved.get("task_options") or {}
-    return {f"task_{k}": v for k, v in sorted(options.items()) if k != "resolution"}
+    return {f"task_{k}": v for k, v in sorted(declared_task_options(resolved).items())}
 
 
 def hparam_columns(resolved: dict) -> dict:

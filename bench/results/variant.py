@@ -26,6 +26,12 @@ def _text_pairs(pairs) -> Pairs:
     return tuple((str(k), str(v)) for k, v in pairs)
 
 
+def declared_task_options(resolved: dict) -> dict:
+    """The options a run's task declares, as its resolution records them (defaults included;
+    the profile's resolution left out): {} for a task that declares none."""
+    return {k: v for k, v in (resolved.get("task_options") or {}).items() if k != "resolution"}
+
+
 def _pair(part: str) -> tuple[str, str]:
     if "=" not in part:
         raise ValueError(f"variant part {part!r} is not key=value")
@@ -73,7 +79,7 @@ class Variant:
         declared options with their defaults; the spec's own options where it has none)."""
         options = dict(spec.get("task_options") or [])
         if resolved and resolved.get("task_options"):
-            options = {k: v for k, v in resolved["task_options"].items() if k != "resolution"}
+            options = declared_task_options(resolved)
         return cls(spec.get("profile", ""),
                    _text_pairs((k, v) for k, v in spec.get("overrides") or []
                                if k not in RECORD_ONLY_FIELDS),

@@ -35,6 +35,14 @@ def _numbers(values) -> np.ndarray:
     return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
 
 
+def points(table: pd.DataFrame, x: str, y: str, keys) -> list[dict]:
+    """The rows of `table` with a finite x and y, as [{keys..., x, y}]: what a correlation was
+    computed on, reported beside it."""
+    finite = (np.isfinite(pd.to_numeric(table[x], errors="coerce"))
+              & np.isfinite(pd.to_numeric(table[y], errors="coerce")))
+    return table.loc[finite, [*keys, x, y]].to_dict("records")
+
+
 def correlation(name: str, title: str, score, outcome, strata, settings: Settings, *,
                 permuted: str = "outcome") -> TestResult:
     """Spearman rho of score and outcome (pairs with a NaN dropped), two-sided p by permuting

@@ -44,6 +44,18 @@ def finished(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[rows["status"] == "ok"]
 
 
+def column(rows: pd.DataFrame, name: str) -> pd.Series:
+    """A column of `rows` as floats (NaN where a value is not a number, or the column absent)."""
+    if name not in rows:
+        return pd.Series(float("nan"), index=rows.index, dtype=float)
+    return pd.to_numeric(rows[name], errors="coerce")
+
+
+def per_seed(rows: pd.DataFrame, name: str) -> pd.Series:
+    """A column of `rows` (one run per seed) as floats indexed by seed: what a paired gap pairs."""
+    return column(rows, name).set_axis(rows["seed"].to_numpy())
+
+
 def design_key(run: DesignRun, study: Study) -> tuple:
     """(task, arch, seed, variant text) of a planned run, as its runs.csv row will read."""
     variant = Variant.planned(study.profile, study.overrides, run.hparams, run.task_options)

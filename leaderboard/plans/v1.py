@@ -15,7 +15,6 @@ from leaderboard import competence
 from leaderboard.plans import kinds, select
 from leaderboard.plans.plan import Plan
 from leaderboard.plans.result import EXPLORATORY, PlanResult
-from leaderboard.plans.v2 import _points
 
 STUDY = studies.get("quick-eager")
 TASKS = ("length", "length-single")
@@ -37,7 +36,7 @@ def analyse(plan: Plan, runs: pd.DataFrame, inputs: dict) -> PlanResult:
                              "(strict `exact` criterion)", rows[SCORE], rows[OUTCOME], rows["task"],
                              plan.settings, permuted="the outcome within task")
     test = dataclasses.replace(test, extra={
-        **test.extra, "points": _points(rows, SCORE, OUTCOME, ("task", "arch", "seed"))})
+        **test.extra, "points": kinds.points(rows, SCORE, OUTCOME, ("task", "arch", "seed"))})
     return PlanResult(**plan.head(status=select.status(selection),
                                   selection=selection), tests=(test,))
 

@@ -29,7 +29,6 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from bench import studies
@@ -96,19 +95,12 @@ def cell_table(scope: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _points(table: pd.DataFrame, x: str, y: str, keys) -> list[dict]:
-    """The rows with a finite x and y, as [{keys..., x, y}]."""
-    finite = (np.isfinite(pd.to_numeric(table[x], errors="coerce"))
-              & np.isfinite(pd.to_numeric(table[y], errors="coerce")))
-    return table.loc[finite, [*keys, x, y]].to_dict("records")
-
-
 def _correlation(name: str, title: str, rows: pd.DataFrame, x: str, y: str,
                  settings: Settings, keys, strata: str | None = "task") -> TestResult:
     test = kinds.correlation(name, title, rows[x], rows[y],
                              None if strata is None else rows[strata], settings,
                              permuted="the outcome within task" if strata else "the outcome")
-    return dataclasses.replace(test, extra={**test.extra, "points": _points(rows, x, y, keys)})
+    return dataclasses.replace(test, extra={**test.extra, "points": kinds.points(rows, x, y, keys)})
 
 
 def secondary(eligible: pd.DataFrame, settings: Settings) -> list[TestResult]:
@@ -134,8 +126,8 @@ def intervention(done: pd.DataFrame, cells: pd.DataFrame, twin) -> TestResult:
     """The study's twin on length-single (unet-xattn-local - unet-xattn), ood_acc, paired by
     seed; confirmed when the gap >= 0.3, its interval excludes 0 and both cells are eligible."""
     def side(arch: str) -> pd.Series:
-        rows = done[(done["task"] == TWIN_TASK) & (done["arch"] == arch)]
-        return pd.to_numeric(rows.set_index("seed")[OUTCOME], errors="coerce")
+        return select.per_seed(done[(done["task"] == TWIN_TASK) & (done["arch"] == arch)],
+                               OUTCOME)
 
     twins = {arch: cells[(cells["task"] == TWIN_TASK) & (cells["arch"] == arch)]
              for arch in (twin.local, twin.global_)}
@@ -162,7 +154,7 @@ def dose_response(done: pd.DataFrame, dial, settings: Settings) -> TestResult:
                              f"({dial.task}; rank, infinity last)", rows["rf_rank"],
                              rows[OUTCOME], None, settings, permuted="the outcome")
     points = [{**r, "rf": _rf_label(r["rf"])}
-              for r in _points(rows, "rf_rank", OUTCOME, ("arch", "seed", "rf"))]
+              for r in kinds.points(rows, "rf_rank", OUTCOME, ("arch", "seed", "rf"))]
     test = dataclasses.replace(test, extra={**test.extra, "points": points,
                                             "dial": {a: _rf_label(v) for a, v in rf.items()}})
     return DOSE_RULE.judge(test)

@@ -62,9 +62,9 @@ def _radius(rows: pd.DataFrame) -> pd.Series:
 
 def _value(rows: pd.DataFrame, arch: str, radius: float | None, column: str) -> pd.Series:
     """Per seed, `column` of the finished runs of (arch, radius)."""
-    pick = rows[(rows["arch"] == arch)
-                & (rows["radius"].isna() if radius is None else rows["radius"] == radius)]
-    return pd.to_numeric(pick.set_index("seed")[column], errors="coerce")
+    return select.per_seed(rows[(rows["arch"] == arch)
+                                & (rows["radius"].isna() if radius is None
+                                   else rows["radius"] == radius)], column)
 
 
 def _against_radius(name: str, title: str, dial: pd.DataFrame, column: str,

@@ -70,35 +70,27 @@ DESCRIBED = ("heldout_combo_acc", "seen_combo_acc", "combo_retention", "train_ac
              "attr_overlap_random")
 
 
-def _numbers(rows: pd.DataFrame, column: str) -> pd.Series:
-    """A column as floats (NaN where absent)."""
-    if column not in rows:
-        return pd.Series(math.nan, index=rows.index, dtype=float)
-    return pd.to_numeric(rows[column], errors="coerce")
-
-
 def _at(rows: pd.DataFrame, arch: str, bands: int = design.BANDS) -> pd.DataFrame:
     """The rows of one architecture at one heldout_bands."""
-    return rows[(rows["arch"] == arch) & (_numbers(rows, "task_heldout_bands") == bands)]
+    return rows[(rows["arch"] == arch) & (select.column(rows, "task_heldout_bands") == bands)]
 
 
 def _per_seed(rows: pd.DataFrame, arch: str, column: str) -> pd.Series:
     """Per seed, `column` of the finished runs of `arch` at heldout_bands 3."""
-    pick = _at(rows, arch)
-    return _numbers(pick, column).set_axis(pick["seed"].to_numpy())
+    return select.per_seed(_at(rows, arch), column)
 
 
 def across(done: pd.DataFrame) -> pd.DataFrame:
     """P2's and P3's runs: the heldout_bands-3 runs at seeds 20-22 of the five architectures."""
     archs = (*design.ACROSS, LOCAL, GLOBAL)
     rows = done[done["arch"].isin(archs) & done["seed"].isin(design.CORE_SEEDS)]
-    return rows[_numbers(rows, "task_heldout_bands") == design.BANDS]
+    return rows[select.column(rows, "task_heldout_bands") == design.BANDS]
 
 
 def _against_retention(name: str, title: str, rows: pd.DataFrame, column: str,
                        settings: Settings) -> TestResult:
     """rho(column, combo_retention) over `rows`, p by permuting combo_retention within seed."""
-    return kinds.correlation(name, title, _numbers(rows, column), _numbers(rows, OUTCOME),
+    return kinds.correlation(name, title, select.column(rows, column), select.column(rows, OUTCOME),
                              rows["seed"], settings, permuted="combo_retention within seed")
 
 
@@ -113,9 +105,10 @@ def p4_oracle(scope: pd.DataFrame) -> TestResult:
         error = rows["error"].iloc[0] if len(rows) and "error" in rows else None
         return TestResult("P4", title, OUTCOME, None, 0, rule=rule, verdict=UNDECIDED,
                           reason=f"its run failed: {error}" if len(rows) else "no run")
-    retention = float(_numbers(rows, OUTCOME).iloc[0])
-    transfer = float(_numbers(rows, "attr_transfer").iloc[0])
-    extra = {"attr_transfer": transfer, "train_acc": float(_numbers(rows, "train_acc").iloc[0])}
+    retention = float(select.column(rows, OUTCOME).iloc[0])
+    transfer = float(select.column(rows, "attr_transfer").iloc[0])
+    extra = {"attr_transfer": transfer,
+             "train_acc": float(select.column(rows, "train_acc").iloc[0])}
     nan = [n for n, v in ((OUTCOME, retention), ("attr_transfer", transfer)) if math.isnan(v)]
     if nan:
         why = "; ".join(str(rows[f"{n}_reason"].iloc[0]) for n in nan
@@ -138,7 +131,7 @@ def per_arch(done: pd.DataFrame) -> Table:
     for arch in (*design.ACROSS, LOCAL, GLOBAL, ORACLE):
         pick = _at(done, arch)
         rows.append((arch, sorted(int(s) for s in pick["seed"]), len(pick),
-                     *(stats.seed_spread(_numbers(pick, c)) for c in DESCRIBED)))
+                     *(stats.seed_spread(select.column(pick, c)) for c in DESCRIBED)))
     return Table("per_arch", "Per architecture at heldout_bands 3: seed mean [min, max] "
                  "(descriptive; no competence filter)", ("arch", "seeds", "n", *DESCRIBED),
                  tuple(rows))
@@ -152,7 +145,7 @@ def probe_outcomes(done: pd.DataFrame) -> Table:
         pick = _at(done, arch)
         for member, label in (("heldout", "A (held out)"), ("seen", "B (seen)")):
             rows.append((arch, label, *(stats.seed_spread(
-                _numbers(pick, f"probe_{member}_share_{o}"))["mean"] for o in ALL_OUTCOMES)))
+                select.column(pick, f"probe_{member}_share_{o}"))["mean"] for o in ALL_OUTCOMES)))
     return Table("probe_outcomes", "The probe objects' outcomes, share per pair member "
                  "(heldout_bands 3, seed mean; descriptive)", ("arch", "probe", *ALL_OUTCOMES),
                  tuple(rows))
@@ -162,18 +155,18 @@ def sweep(done: pd.DataFrame, settings: Settings) -> tuple[Table, list[TestResul
     """unet-film at heldout_bands 1, 2, 3 (seeds 20-22): combo_retention, attr_transfer and, at
     1 and 2, attr_transfer_seen (the floor), with rho of the first two against heldout_bands."""
     film = done[(done["arch"] == design.SWEEP_ARCH) & done["seed"].isin(design.CORE_SEEDS)]
-    film = film.assign(bands=_numbers(film, "task_heldout_bands"))
+    film = film.assign(bands=select.column(film, "task_heldout_bands"))
     table = Table("film_sweep", f"{design.SWEEP_ARCH} at heldout_bands 1, 2, 3, seeds 20-22: "
                   "seed mean [min, max] (descriptive; attr_transfer_seen is the floor position "
                   "dependence alone gives, NaN at 3)",
                   ("heldout_bands", "n", "train_acc", OUTCOME, "attr_transfer",
                    "attr_transfer_seen"),
                   tuple((h, int((film["bands"] == h).sum()),
-                         *(stats.seed_spread(_numbers(film[film["bands"] == h], c)) for c in
+                         *(stats.seed_spread(select.column(film[film["bands"] == h], c)) for c in
                            ("train_acc", OUTCOME, "attr_transfer", "attr_transfer_seen")))
                         for h in (*design.SWEEP, design.BANDS)))
     tests = [kinds.correlation(f"sweep: {column}", f"descriptive: {column} vs heldout_bands, "
-                               f"{design.SWEEP_ARCH}", _numbers(film, column), film["bands"],
+                               f"{design.SWEEP_ARCH}", select.column(film, column), film["bands"],
                                film["seed"], settings, permuted="heldout_bands within seed")
              for column in (OUTCOME, "attr_transfer")]
     return table, tests
@@ -217,19 +210,19 @@ def figures(plan: Plan, result: PlanResult, runs: pd.DataFrame) -> list:
     scope, _ = select.select(runs, plan.study, plan.name)
     done = select.finished(scope)
     archs = (*design.ACROSS, LOCAL, GLOBAL, ORACLE)
-    accuracy = {arch: {"held out (A)": _numbers(_at(done, arch), "heldout_combo_acc").tolist(),
-                       "seen (B)": _numbers(_at(done, arch), "seen_combo_acc").tolist()}
+    accuracy = {arch: {"held out (A)": select.column(_at(done, arch), "heldout_combo_acc").tolist(),
+                       "seen (B)": select.column(_at(done, arch), "seen_combo_acc").tolist()}
                 for arch in archs}
-    bands3 = done[_numbers(done, "task_heldout_bands") == design.BANDS]
+    bands3 = done[select.column(done, "task_heldout_bands") == design.BANDS]
     sweep_rows = done[(done["arch"] == design.SWEEP_ARCH)
                       & done["seed"].isin(design.CORE_SEEDS)]
-    floor = float(_numbers(sweep_rows, "attr_transfer_seen").mean())
+    floor = float(select.column(sweep_rows, "attr_transfer_seen").mean())
     shares = pd.DataFrame([dict(zip(result.table("probe_outcomes").columns, row, strict=True))
                            for row in result.table("probe_outcomes").rows])
     shares = shares.assign(label=shares["arch"] + ": " + shares["probe"])
-    film = sweep_rows.assign(bands=_numbers(sweep_rows, "task_heldout_bands"))
-    points = [{"value": float(h), **{c: {**stats.seed_spread(_numbers(at, c)),
-                                          "values": _numbers(at, c).tolist()}
+    film = sweep_rows.assign(bands=select.column(sweep_rows, "task_heldout_bands"))
+    points = [{"value": float(h), **{c: {**stats.seed_spread(select.column(at, c)),
+                                          "values": select.column(at, c).tolist()}
                                      for c in (OUTCOME, "attr_transfer")}}
               for h, at in film.groupby("bands", sort=True)]
     caption = "analysis v4 (heldout_bands 3 unless stated)"
